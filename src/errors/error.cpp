@@ -1,0 +1,95 @@
+#include "tollgate/errors/error.hpp"
+
+#include <array>
+
+namespace tollgate::errors {
+namespace {
+
+struct Entry {
+  Code code;
+  std::string_view name;
+  int status;
+};
+
+// SPEC §4's table. The order matches the enum so lookups index directly.
+constexpr std::array<Entry, kCodeCount> kTable{{
+    {Code::bad_request, "bad_request", 400},
+    {Code::unauthenticated, "unauthenticated", 401},
+    {Code::quota_exceeded, "quota_exceeded", 402},
+    {Code::forbidden, "forbidden", 403},
+    {Code::not_found, "not_found", 404},
+    {Code::provider_not_found, "provider_not_found", 404},
+    {Code::auth_config_not_found, "auth_config_not_found", 404},
+    {Code::setup_session_not_found, "setup_session_not_found", 404},
+    {Code::method_not_allowed, "method_not_allowed", 405},
+    {Code::conflict, "conflict", 409},
+    {Code::payload_too_large, "payload_too_large", 413},
+    {Code::uri_too_long, "uri_too_long", 414},
+    {Code::reauth_required, "reauth_required", 424},
+    {Code::rate_limited, "rate_limited", 429},
+    {Code::headers_too_large, "headers_too_large", 431},
+    {Code::internal, "internal", 500},
+    {Code::not_implemented, "not_implemented", 501},
+    {Code::upstream_unreachable, "upstream_unreachable", 502},
+    {Code::refresh_failed, "refresh_failed", 502},
+    {Code::store_unavailable, "store_unavailable", 503},
+    {Code::upstream_timeout, "upstream_timeout", 504},
+}};
+
+constexpr bool table_matches_enum() {
+  for (int i = 0; i < kCodeCount; ++i)
+    if (static_cast<int>(kTable[i].code) != i) return false;
+  return true;
+}
+static_assert(table_matches_enum(), "kTable must list the codes in enum order");
+
+}  // namespace
+
+std::string_view name(Code code) noexcept { return kTable[static_cast<int>(code)].name; }
+
+int status(Code code) noexcept { return kTable[static_cast<int>(code)].status; }
+
+std::optional<Code> from_name(std::string_view n) noexcept {
+  for (const auto& e : kTable)
+    if (e.name == n) return e.code;
+  return std::nullopt;
+}
+
+std::string json_quote(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('"');
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string json_body(Code code, std::string_view message, std::string_view request_id) {
+  std::string out = "{\"error\":{\"code\":";
+  out += json_quote(name(code));
+  out += ",\"message\":";
+  out += json_quote(message);
+  out += ",\"request_id\":";
+  out += json_quote(request_id);
+  out += "}}";
+  return out;
+}
+
+}  // namespace tollgate::errors
