@@ -45,7 +45,8 @@ class Keyring {
   bool empty() const noexcept { return keys_.empty(); }
   std::size_t size() const noexcept { return keys_.size(); }
 
-  // Seals with the primary key and a fresh random nonce. Throws std::logic_error on an empty ring.
+  // Seals with the primary key and a fresh random nonce. Throws std::logic_error on an empty ring,
+  // std::runtime_error if the CSPRNG or the cipher fails.
   std::string seal(std::string_view plaintext, const AssociatedData& ad) const;
   Unsealed unseal(std::string_view sealed, const AssociatedData& ad) const;
 

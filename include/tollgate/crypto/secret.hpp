@@ -11,7 +11,7 @@ namespace tollgate::crypto {
 class Secret {
  public:
   Secret() = default;
-  explicit Secret(std::string value) noexcept : value_(std::move(value)) {}
+  explicit Secret(std::string value) noexcept;
   Secret(const Secret&) = default;
   Secret(Secret&&) noexcept = default;
   Secret& operator=(const Secret&);
