@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "tollgate/cli/cli.hpp"
+
+int main(int argc, char** argv) { return tollgate::cli::run(argc, argv); }

@@ -1,0 +1,114 @@
+#pragma once
+// One request and its response on a connection, as a handler sees it. The
+// session owns the connection; an Exchange lends the handler what it needs:
+// the parsed head, the body (read on demand, within the configured limit), and
+// ways to answer. A streaming handler (the relay) takes the stream itself.
+#include <atomic>
+#include <chrono>
+#include <vector>
+#include <utility>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "tollgate/config/config.hpp"
+#include "tollgate/errors/error.hpp"
+#include "tollgate/http/router.hpp"
+
+namespace tollgate::http {
+
+namespace beast = boost::beast;
+namespace asio = boost::asio;
+
+using RequestHead = beast::http::request_header<>;
+using Response = beast::http::response<beast::http::string_body>;
+using HeadParser = beast::http::request_parser<beast::http::empty_body>;
+using StringParser = beast::http::request_parser<beast::http::string_body>;
+
+class Exchange {
+ public:
+  Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, HeadParser& head,
+           std::shared_ptr<const config::Config> config, std::string request_id, Params params,
+           const std::atomic<bool>* draining = nullptr);
+
+  const RequestHead& request() const noexcept;
+  std::string_view method() const noexcept;
+  std::string_view target() const noexcept;
+  std::string_view path() const noexcept;   // the target up to '?'
+  std::string_view query() const noexcept;  // after '?', without it; "" when none
+  std::string_view param(std::string_view name) const noexcept;
+  const std::string& request_id() const noexcept { return request_id_; }
+  const config::Config& config() const noexcept { return *config_; }
+  std::shared_ptr<const config::Config> config_snapshot() const noexcept { return config_; }
+
+  // Reads the whole body (up to server.limits.max_body_bytes). On a body that
+  // is too large or malformed it answers the error itself and returns nullopt.
+  asio::awaitable<std::optional<std::string>> read_body();
+
+  // Answers. Each adds Tollgate-Request-Id and the connection's keep-alive.
+  asio::awaitable<void> respond(Response response);
+  asio::awaitable<void> respond_json(unsigned status, std::string body);
+  // (A vector, not an initializer_list: g++ 12 miscompiles initializer_list arguments of co_await.)
+  asio::awaitable<void> respond_error(
+      errors::Code code, std::string_view message,
+      std::vector<std::pair<std::string, std::string>> extra_headers = {});
+
+  bool responded() const noexcept { return responded_; }
+  unsigned status() const noexcept { return status_; }
+  std::uint64_t bytes_out() const noexcept { return bytes_out_; }
+  std::uint64_t body_bytes_in() const noexcept { return body_bytes_in_; }
+  std::optional<errors::Code> error_code() const noexcept { return error_code_; }
+  // The body was read to its end (or there was none), so the connection can be reused.
+  bool body_done() const noexcept;
+  // False after a write failed or the handler asked to close.
+  bool keep_alive() const noexcept { return keep_alive_; }
+  void close_after_response() noexcept { keep_alive_ = false; }
+
+  // Fields for the request's log line.
+  void set_tenant(std::string tenant) { tenant_ = std::move(tenant); }
+  void set_provider(std::string provider) { provider_ = std::move(provider); }
+  const std::string& tenant() const noexcept { return tenant_; }
+  const std::string& provider() const noexcept { return provider_; }
+
+  // Moves the request deadline (e.g. a long-poll that may legitimately take longer).
+  void extend_deadline(std::chrono::steady_clock::duration d) { stream_.expires_after(d); }
+
+  // For streaming handlers.
+  beast::tcp_stream& stream() noexcept { return stream_; }
+  beast::flat_buffer& buffer() noexcept { return buffer_; }
+  HeadParser& head_parser() noexcept { return head_; }
+  void mark_responded(unsigned status, std::uint64_t bytes_out);
+
+ private:
+  beast::tcp_stream& stream_;
+  beast::flat_buffer& buffer_;
+  HeadParser& head_;
+  const std::atomic<bool>* draining_;  // the server is shutting down: answer with Connection: close
+  std::optional<StringParser> body_parser_;
+  std::shared_ptr<const config::Config> config_;
+  std::string request_id_;
+  Params params_;
+  std::string tenant_, provider_;
+  bool responded_ = false;
+  bool keep_alive_ = true;
+  bool body_read_ = false;
+  bool has_body_ = false;
+  unsigned status_ = 0;
+  std::uint64_t bytes_out_ = 0;
+  std::uint64_t body_bytes_in_ = 0;
+  std::optional<errors::Code> error_code_;
+};
+
+// A response carrying SPEC §4's JSON error, with Tollgate-Error and Tollgate-Request-Id.
+Response make_error_response(errors::Code code, std::string_view message, std::string_view request_id,
+                             unsigned version = 11);
+
+}  // namespace tollgate::http

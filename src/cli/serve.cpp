@@ -1,0 +1,138 @@
+// `tollgate serve`: load the config, bind, serve until SIGTERM/SIGINT, reload on SIGHUP.
+#include <pthread.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "serve.hpp"
+#include "tollgate/admin/health.hpp"
+#include "tollgate/config/live.hpp"
+#include "tollgate/config/load.hpp"
+#include "tollgate/crypto/encoding.hpp"
+#include "tollgate/crypto/keyring.hpp"
+#include "tollgate/http/server.hpp"
+#include "tollgate/ops/log.hpp"
+
+namespace tollgate::cli {
+namespace {
+
+void apply_logging(const config::Logging& logging) {
+  ops::configure_logging(static_cast<ops::Level>(logging.level),
+                         logging.format == config::LogFormat::json ? ops::Format::json : ops::Format::text);
+}
+
+// The master keys: inline `secrets.keys`, or the keys file (created with one
+// fresh key on first run).
+crypto::Keyring open_keyring(const config::Secrets& secrets) {
+  if (!secrets.keys.empty()) {
+    crypto::Keyring ring;
+    for (const auto& k : secrets.keys) {
+      auto raw = crypto::base64_decode(k.value.reveal());
+      if (!raw) throw std::runtime_error("secrets.keys: key " + k.id + " is not base64");
+      ring.add(k.id, crypto::Secret(std::move(*raw)));
+    }
+    if (!secrets.primary.empty()) ring.set_primary(secrets.primary);
+    return ring;
+  }
+  if (std::filesystem::exists(secrets.keys_file)) return crypto::Keyring::load_file(secrets.keys_file);
+  auto ring = crypto::Keyring::create_file(secrets.keys_file);
+  ops::log_info("created the master keys file", {{"keys_file", secrets.keys_file.string()}});
+  return ring;
+}
+
+void print_diagnostics(const config::LoadResult& result, std::ostream& out) {
+  for (const auto& d : result.diagnostics) out << d.format() << '\n';
+}
+
+void reload(config::LiveConfig& live, const std::filesystem::path& file) {
+  auto result = config::load(file);
+  for (const auto& d : result.diagnostics)
+    ops::log(d.severity == config::Diagnostic::Severity::error ? ops::Level::error : ops::Level::warn,
+             "config reload: " + d.format());
+  if (!result.ok()) {
+    ops::log_error("config reload refused: the new config does not validate; the old one keeps serving",
+                   {{"config", file.string()}});
+    return;
+  }
+  auto blockers = config::reload_blockers(*live.get(), *result.config);
+  if (!blockers.empty()) {
+    for (const auto& b : blockers)
+      ops::log_error("config reload refused; the old config keeps serving", {{"reason", b}});
+    return;
+  }
+  live.publish(result.config);
+  apply_logging(result.config->logging);
+  ops::log_info("config reloaded", {{"config", file.string()}});
+}
+
+}  // namespace
+
+int serve(const std::filesystem::path& config_file) {
+  auto result = config::load(config_file);
+  print_diagnostics(result, std::cerr);
+  if (!result.ok()) {
+    std::cerr << "tollgate: " << config_file.string() << " has errors; fix them (see `tollgate check-config`)\n";
+    return 1;
+  }
+  const auto& cfg = *result.config;
+  apply_logging(cfg.logging);
+
+  // Block the signals in every thread (workers inherit the mask); the main
+  // thread takes them synchronously with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  crypto::Keyring keyring;
+  try {
+    keyring = open_keyring(cfg.secrets);
+  } catch (const std::exception& e) {
+    std::cerr << "tollgate: cannot open the master keys: " << e.what() << '\n';
+    return 1;
+  }
+
+  auto live = std::make_shared<config::LiveConfig>(result.config);
+  auto router = std::make_shared<http::Router>();
+  admin::add_health_routes(*router);
+
+  http::Server server(live, router);
+  std::uint16_t port = 0;
+  try {
+    port = server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "tollgate: cannot listen on " << cfg.server.listen.host << ':' << cfg.server.listen.port << ": "
+              << e.what() << '\n';
+    return 1;
+  }
+  std::string host = cfg.server.listen.host.find(':') != std::string::npos ? "[" + cfg.server.listen.host + "]"
+                                                                         : cfg.server.listen.host;
+  ops::log_info("listening", {{"address", host + ":" + std::to_string(port)},
+                              {"public_url", cfg.server.public_url},
+                              {"workers", server.workers()},
+                              {"config", cfg.file.string()},
+                              {"keys_file", cfg.secrets.keys.empty() ? cfg.secrets.keys_file.string() : "(inline)"},
+                              {"master_keys", keyring.size()}});
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      reload(*live, cfg.file);
+      continue;
+    }
+    auto grace = live->get()->server.timeouts.shutdown_grace;
+    ops::log_info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                    {"open_connections", server.connections()},
+                                    {"grace_ms", grace.count()}});
+    server.shutdown(grace);
+    ops::log_info("stopped", {{"open_connections", server.connections()}});
+    return 0;
+  }
+}
+
+}  // namespace tollgate::cli

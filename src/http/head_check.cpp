@@ -1,0 +1,113 @@
+#include "tollgate/http/head_check.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+namespace tollgate::http {
+namespace {
+
+using errors::Code;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_tchar(unsigned char c) {
+  return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// Splits a comma-separated field value into trimmed, non-empty elements.
+void split_list(std::string_view value, std::vector<std::string_view>& out) {
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    auto item = trim(value.substr(0, comma));
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+HeadProblem bad(std::string message) { return {Code::bad_request, std::move(message)}; }
+
+}  // namespace
+
+std::size_t find_head_end(std::string_view bytes, std::size_t from) noexcept {
+  auto pos = bytes.find("\r\n\r\n", from);
+  return pos == std::string_view::npos ? std::string_view::npos : pos + 4;
+}
+
+std::optional<HeadProblem> check_head(std::string_view head, std::uint64_t max_uri_bytes) {
+  auto line_end = head.find("\r\n");
+  if (line_end == std::string_view::npos) return bad("the request head is incomplete");
+  std::string_view request_line = head.substr(0, line_end);
+  auto sp1 = request_line.find(' ');
+  auto sp2 = request_line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp1 == sp2) return bad("the request line must be METHOD SP target SP HTTP-version");
+  std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = request_line.substr(sp2 + 1);
+  if (target.size() > max_uri_bytes)
+    return HeadProblem{Code::uri_too_long, "the request target is longer than server.limits.max_uri_bytes (" +
+                                               std::to_string(max_uri_bytes) + " bytes)"};
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return bad("only HTTP/1.0 and HTTP/1.1 are served");
+  const bool http10 = version == "HTTP/1.0";
+
+  int host_count = 0;
+  std::vector<std::string_view> content_lengths;
+  std::vector<std::string_view> codings;
+  bool has_te = false;
+
+  std::size_t pos = line_end + 2;
+  while (pos < head.size()) {
+    auto end = head.find("\r\n", pos);
+    if (end == std::string_view::npos) return bad("a header line does not end in CRLF");
+    if (end == pos) break;  // the empty line that ends the head
+    std::string_view line = head.substr(pos, end - pos);
+    if (line.front() == ' ' || line.front() == '\t')
+      return bad("obsolete line folding (a header line starting with whitespace) is not accepted");
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return bad("a header line has no field name");
+    std::string_view name = line.substr(0, colon);
+    if (!std::all_of(name.begin(), name.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); }))
+      return bad("a header field name has a character outside the token set (or whitespace before the colon)");
+    std::string_view value = trim(line.substr(colon + 1));
+    for (unsigned char c : value)
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return bad("a header field value has a control character");
+    if (iequals(name, "host")) {
+      ++host_count;
+    } else if (iequals(name, "content-length")) {
+      split_list(value, content_lengths);
+      if (value.empty()) content_lengths.push_back(value);
+    } else if (iequals(name, "transfer-encoding")) {
+      has_te = true;
+      split_list(value, codings);
+    }
+    pos = end + 2;
+  }
+
+  if (host_count > 1) return bad("the request has more than one Host header");
+  if (host_count == 0 && !http10) return bad("an HTTP/1.1 request must have a Host header");
+  for (auto cl : content_lengths) {
+    if (cl.empty() || !std::all_of(cl.begin(), cl.end(), [](char c) { return c >= '0' && c <= '9'; }) || cl.size() > 19)
+      return bad("Content-Length must be a decimal number");
+    if (trim(cl) != trim(content_lengths.front())) return bad("the request has differing Content-Length values");
+  }
+  if (has_te) {
+    if (http10) return bad("Transfer-Encoding is not allowed on an HTTP/1.0 request");
+    if (!content_lengths.empty()) return bad("the request has both Transfer-Encoding and Content-Length");
+    if (codings.empty() || !iequals(codings.back(), "chunked"))
+      return bad("a Transfer-Encoding must end in chunked");
+    if (codings.size() > 1)
+      return HeadProblem{Code::not_implemented, "only Transfer-Encoding: chunked is supported"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace tollgate::http
