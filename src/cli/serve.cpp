@@ -2,17 +2,22 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "serve.hpp"
+#include "tollgate/admin/api.hpp"
 #include "tollgate/admin/health.hpp"
+#include "tollgate/auth/admin_key.hpp"
+#include "tollgate/auth/principal.hpp"
 #include "tollgate/config/live.hpp"
 #include "tollgate/config/load.hpp"
 #include "tollgate/crypto/encoding.hpp"
 #include "tollgate/crypto/keyring.hpp"
 #include "tollgate/http/server.hpp"
 #include "tollgate/ops/log.hpp"
+#include "tollgate/store/sqlite.hpp"
 
 namespace tollgate::cli {
 namespace {
@@ -39,6 +44,17 @@ crypto::Keyring open_keyring(const config::Secrets& secrets) {
   auto ring = crypto::Keyring::create_file(secrets.keys_file);
   ops::log_info("created the master keys file", {{"keys_file", secrets.keys_file.string()}});
   return ring;
+}
+
+std::unique_ptr<store::Store> open_store(const config::Store& cfg) {
+  if (cfg.kind == config::StoreKind::redis)
+    throw std::runtime_error("store.kind redis is not available in this build yet; use store.kind: sqlite");
+  return store::open_sqlite(cfg.sqlite.path);
+}
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::optional<std::string>(v) : std::nullopt;
 }
 
 void print_diagnostics(const config::LoadResult& result, std::ostream& out) {
@@ -89,16 +105,24 @@ int serve(const std::filesystem::path& config_file) {
   ::signal(SIGPIPE, SIG_IGN);
 
   crypto::Keyring keyring;
+  auth::AdminKey admin_key;
+  std::unique_ptr<store::Store> store;
   try {
     keyring = open_keyring(cfg.secrets);
+    admin_key = auth::load_or_create_admin_key(cfg.admin.key_file, env("TOLLGATE_ADMIN_KEY"));
+    if (admin_key.created) ops::log_info("created the admin key file", {{"admin_key_file", admin_key.source}});
+    store = open_store(cfg.store);
   } catch (const std::exception& e) {
-    std::cerr << "tollgate: cannot open the master keys: " << e.what() << '\n';
+    std::cerr << "tollgate: " << e.what() << '\n';
     return 1;
   }
+  auth::Authenticator authenticator(*store, admin_key.key);
+  admin::Services services{*store, authenticator};
 
   auto live = std::make_shared<config::LiveConfig>(result.config);
   auto router = std::make_shared<http::Router>();
-  admin::add_health_routes(*router);
+  admin::add_health_routes(*router, *store);
+  admin::add_tenant_routes(*router, services);
 
   http::Server server(live, router);
   std::uint16_t port = 0;
@@ -115,7 +139,10 @@ int serve(const std::filesystem::path& config_file) {
                               {"public_url", cfg.server.public_url},
                               {"workers", server.workers()},
                               {"config", cfg.file.string()},
+                              {"store", cfg.store.kind == config::StoreKind::sqlite ? "sqlite" : "redis"},
+                              {"database", cfg.store.sqlite.path.string()},
                               {"keys_file", cfg.secrets.keys.empty() ? cfg.secrets.keys_file.string() : "(inline)"},
+                              {"admin_key", admin_key.source},
                               {"master_keys", keyring.size()}});
 
   for (;;) {

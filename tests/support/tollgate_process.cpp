@@ -11,6 +11,12 @@ TollgateProcess::TollgateProcess(std::string config_yaml, std::map<std::string, 
   if (config_yaml.find("server:") == std::string::npos)
     config_yaml = "server:\n  listen: 127.0.0.1:0\n  workers: 2\n" + config_yaml;
   if (config_yaml.find("providers") == std::string::npos) config_yaml += "\nproviders: {}\n";
+  // Every file the server writes stays in this test's own directory (the
+  // shipped defaults point at ../data, which tests running in parallel would share).
+  if (config_yaml.find("store:") == std::string::npos) config_yaml += "store:\n  sqlite: {path: data/tollgate.db}\n";
+  if (config_yaml.find("secrets:") == std::string::npos) config_yaml += "secrets:\n  keys_file: data/master.keys\n";
+  if (config_yaml.find("admin:") == std::string::npos) config_yaml += "admin:\n  key_file: data/admin.key\n";
+  if (config_yaml.find("metering:") == std::string::npos) config_yaml += "metering:\n  journal_dir: data/journal\n";
   dir_.write("tollgate.yaml", config_yaml);
   process_ = std::make_unique<Process>(
       std::vector<std::string>{TOLLGATE_BIN, "serve", "--config", config_path().string()}, dir_ / "logs", env);

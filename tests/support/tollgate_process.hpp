@@ -15,7 +15,9 @@ class TollgateProcess {
  public:
   // `config_yaml` is written to dir()/tollgate.yaml. When it has no `server:`
   // block, one listening on 127.0.0.1:0 with two workers is added; when it
-  // has no `providers` or `providers_file`, an empty inline catalog is added.
+  // has no `providers` or `providers_file`, an empty inline catalog is added;
+  // without `store:`, `secrets:`, `admin:` or `metering:` blocks, their files
+  // go under dir()/data (the database at dir()/data/tollgate.db).
   explicit TollgateProcess(std::string config_yaml = {},
                            std::map<std::string, std::optional<std::string>> env = {});
   ~TollgateProcess();

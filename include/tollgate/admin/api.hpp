@@ -1,0 +1,18 @@
+#pragma once
+// tollgate's own REST API (SPEC §4): the routes and what they need.
+#include "tollgate/auth/principal.hpp"
+#include "tollgate/http/router.hpp"
+#include "tollgate/store/store.hpp"
+
+namespace tollgate::admin {
+
+struct Services {
+  store::Store& store;
+  auth::Authenticator& auth;
+};
+
+// POST/GET /v1/tenants, GET/PATCH /v1/tenants/{id}, POST/GET
+// /v1/tenants/{id}/api-keys, DELETE /v1/api-keys/{id}.
+void add_tenant_routes(http::Router& router, Services& services);
+
+}  // namespace tollgate::admin

@@ -1,0 +1,80 @@
+#pragma once
+// The Store: everything tollgate persists, behind one asynchronous interface
+// with a SQLite backend (embedded, one process) and a Redis backend (shared by
+// instances). Operations never block the calling io_context; they resume the
+// calling coroutine on its own executor. Each issue adds its records'
+// operations here, to both backends and to the contract suite in
+// tests/unit/store/ that runs unchanged against every backend.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "tollgate/store/records.hpp"
+
+namespace tollgate::store {
+
+enum class Errc {
+  not_found,    // no such record
+  conflict,     // a create whose id exists, or a compare-and-set whose version no longer matches
+  unavailable,  // the backend cannot be reached or timed out; nothing is known to have been written
+  corrupt,      // a stored record could not be decoded
+  bad_cursor,   // a list cursor that this store did not hand out (or that was altered)
+};
+std::string_view to_string(Errc e) noexcept;
+
+struct Error {
+  Errc code;
+  std::string message;  // for logs; never contains a secret
+};
+
+template <typename T>
+class Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose, like std::optional
+  Result(Error error) : v_(std::move(error)) {}
+  bool ok() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T* operator->() { return &std::get<0>(v_); }
+  const T* operator->() const { return &std::get<0>(v_); }
+  const Error& error() const { return std::get<1>(v_); }
+  bool is(Errc code) const noexcept { return !ok() && std::get<1>(v_).code == code; }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+struct Unit {};  // the value of an operation that returns nothing
+
+template <typename T>
+using Task = boost::asio::awaitable<Result<T>>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Reachable and usable (for /readyz).
+  virtual Task<Unit> ping() = 0;
+
+  // Tenants. create sets version = 1 and fails with conflict if the id exists.
+  virtual Task<Tenant> create_tenant(Tenant tenant) = 0;
+  virtual Task<Tenant> get_tenant(std::string id) = 0;
+  virtual Task<Page<Tenant>> list_tenants(std::string cursor, std::size_t limit) = 0;
+  // Writes `tenant` if the stored version equals tenant.version; the result has version + 1.
+  virtual Task<Tenant> update_tenant(Tenant tenant) = 0;
+
+  // API keys (hashes only). find_api_key_by_hash finds revoked keys too: the caller decides.
+  virtual Task<ApiKey> create_api_key(ApiKey key) = 0;
+  virtual Task<ApiKey> get_api_key(std::string id) = 0;
+  virtual Task<ApiKey> find_api_key_by_hash(std::string hash) = 0;
+  virtual Task<Page<ApiKey>> list_api_keys(std::string tenant_id, std::string cursor, std::size_t limit) = 0;
+  // Sets revoked_at (once; revoking a revoked key keeps the first time) and returns the key.
+  virtual Task<ApiKey> revoke_api_key(std::string id, Millis at) = 0;
+};
+
+}  // namespace tollgate::store

@@ -1,0 +1,73 @@
+#pragma once
+// What every REST handler here shares: authentication, strict JSON input,
+// store errors mapped to SPEC §4 codes, pagination, JSON output.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "tollgate/admin/api.hpp"
+#include "tollgate/http/exchange.hpp"
+
+namespace tollgate::admin {
+
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+// Authenticates the request; on failure answers the error and returns nullopt.
+awaitable<std::optional<auth::Principal>> authenticate(http::Exchange& ex, Services& s);
+
+// Authenticates and requires the admin key (forbidden otherwise).
+awaitable<std::optional<auth::Principal>> require_admin(http::Exchange& ex, Services& s);
+
+// Reads the body as one JSON object (an empty body is {}); answers 400 and
+// returns nullopt when it is not.
+awaitable<std::optional<json::object>> read_json_object(http::Exchange& ex);
+
+// Answers a store failure: not_found → `not_found_code`, conflict → 409,
+// unavailable → 503 store_unavailable, the rest → 500.
+awaitable<void> respond_store_error(http::Exchange& ex, const store::Error& error,
+                                    errors::Code not_found_code = errors::Code::not_found);
+
+awaitable<void> respond_json(http::Exchange& ex, unsigned status, const json::value& body);
+
+struct PageRequest {
+  std::string cursor;
+  std::size_t limit = 50;
+};
+// ?limit= (1..500, default 50) and ?cursor=; answers 400 and returns nullopt when malformed.
+awaitable<std::optional<PageRequest>> page_request(http::Exchange& ex);
+
+// {"data": [...], "next_cursor": "…" | null}
+json::object page_json(json::array data, const std::string& next_cursor);
+
+// RFC 3339 UTC, seconds precision: 2026-11-22T01:02:03Z
+std::string format_time(store::Millis ms);
+store::Millis now_millis();
+
+// Strict reading of a request object: every field must be known and of the
+// right type. Collects the first problem; callers check problem() once.
+class FieldReader {
+ public:
+  FieldReader(const json::object& object, std::vector<std::string_view> known);
+  std::optional<std::string> string(std::string_view name, bool required, std::size_t max_length = 1000);
+  std::optional<std::vector<std::string>> strings(std::string_view name, std::size_t max_items = 100);
+  const json::object* object(std::string_view name, std::vector<std::string_view> known);
+  // A non-negative integer, or null (→ an engaged optional holding nullopt).
+  std::optional<std::optional<std::uint64_t>> count_or_null(const json::object& o, std::string_view path,
+                                                          std::string_view name);
+  std::optional<std::optional<double>> number_or_null(const json::object& o, std::string_view path,
+                                                     std::string_view name);
+  bool has(std::string_view name) const { return object_.contains(name); }
+  const std::optional<std::string>& problem() const { return problem_; }
+  void fail(std::string message) {
+    if (!problem_) problem_ = std::move(message);
+  }
+
+ private:
+  const json::object& object_;
+  std::optional<std::string> problem_;
+};
+
+}  // namespace tollgate::admin

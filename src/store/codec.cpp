@@ -1,0 +1,219 @@
+#include "codec.hpp"
+
+#include <limits>
+
+#include <boost/json.hpp>
+
+namespace tollgate::store::codec {
+namespace {
+
+namespace json = boost::json;
+
+// Reads the fields of one JSON object, keeping the first problem found so a
+// decoder reads straight through and checks once at the end.
+class FieldReader {
+ public:
+  explicit FieldReader(const json::object& object, std::string path = "") : object_(object), path_(std::move(path)) {}
+
+  const std::string& problem() const { return problem_; }
+  void fail(std::string problem) {
+    if (problem_.empty()) problem_ = std::move(problem);
+  }
+
+  void required_text(std::string_view key, std::string& out) {
+    if (!find(key)) return fail("field " + name(key) + " is missing");
+    text(key, out);
+  }
+
+  void text(std::string_view key, std::string& out) {
+    const json::value* v = find(key);
+    if (!v) return;
+    if (!v->is_string()) return wrong(key, "a string");
+    out = std::string(v->get_string());
+  }
+
+  void texts(std::string_view key, std::vector<std::string>& out) {
+    const json::value* v = find(key);
+    if (!v) return;
+    if (!v->is_array()) return wrong(key, "an array of strings");
+    out.clear();
+    for (const json::value& item : v->get_array()) {
+      if (!item.is_string()) return wrong(key, "an array of strings");
+      out.emplace_back(item.get_string());
+    }
+  }
+
+  void count(std::string_view key, std::uint64_t& out) {
+    if (auto n = read_count(key)) out = *n;
+  }
+  void count(std::string_view key, std::optional<std::uint64_t>& out) {
+    if (auto n = read_count(key)) out = *n;
+  }
+
+  void millis(std::string_view key, Millis& out) {
+    if (auto n = read_millis(key)) out = *n;
+  }
+  void millis(std::string_view key, std::optional<Millis>& out) {
+    if (auto n = read_millis(key)) out = *n;
+  }
+
+  void number(std::string_view key, std::optional<double>& out) {
+    const json::value* v = find(key);
+    if (!v) return;
+    if (v->is_double()) out = v->get_double();
+    else if (v->is_int64()) out = static_cast<double>(v->get_int64());
+    else if (v->is_uint64()) out = static_cast<double>(v->get_uint64());
+    else wrong(key, "a number");
+  }
+
+  // The object under `key`, or nullptr when absent (or of the wrong type, which is recorded).
+  const json::object* object(std::string_view key) {
+    const json::value* v = find(key);
+    if (!v) return nullptr;
+    if (!v->is_object()) {
+      wrong(key, "an object");
+      return nullptr;
+    }
+    return &v->get_object();
+  }
+
+ private:
+  std::string name(std::string_view key) const { return path_ + std::string(key); }
+
+  // Absent and null read the same: the field keeps its default.
+  const json::value* find(std::string_view key) const {
+    const json::value* v = object_.if_contains(key);
+    return v && !v->is_null() ? v : nullptr;
+  }
+
+  void wrong(std::string_view key, std::string_view expected) {
+    fail("field " + name(key) + " is not " + std::string(expected));
+  }
+
+  std::optional<std::uint64_t> read_count(std::string_view key) {
+    const json::value* v = find(key);
+    if (!v) return std::nullopt;
+    if (v->is_uint64()) return v->get_uint64();
+    if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+    wrong(key, "a whole number >= 0");
+    return std::nullopt;
+  }
+
+  std::optional<Millis> read_millis(std::string_view key) {
+    const json::value* v = find(key);
+    if (!v) return std::nullopt;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<Millis>::max())) {
+      return static_cast<Millis>(v->get_uint64());
+    }
+    wrong(key, "a time in milliseconds");
+    return std::nullopt;
+  }
+
+  const json::object& object_;
+  std::string path_;
+  std::string problem_;
+};
+
+// Parses without throwing; on failure returns nullptr and says why in `problem`.
+const json::object* parse_object(std::string_view text, json::value& storage, std::string& problem) {
+  boost::system::error_code ec;
+  storage = json::parse(text, ec);
+  if (ec) {
+    problem = "not JSON (" + ec.message() + ")";
+    return nullptr;
+  }
+  if (!storage.is_object()) {
+    problem = "not a JSON object";
+    return nullptr;
+  }
+  return &storage.get_object();
+}
+
+template <typename T>
+void put_optional(json::object& out, std::string_view key, const std::optional<T>& value) {
+  if (value) out[key] = *value;
+}
+
+Error corrupt(std::string_view what, const std::string& problem) {
+  return Error{Errc::corrupt, "stored " + std::string(what) + " does not decode: " + problem};
+}
+
+}  // namespace
+
+std::string encode(const Tenant& tenant) {
+  json::object quotas;
+  put_optional(quotas, "monthly_calls", tenant.quotas.monthly_calls);
+  put_optional(quotas, "rate_per_second", tenant.quotas.rate_per_second);
+  put_optional(quotas, "burst", tenant.quotas.burst);
+  json::array origins;
+  for (const auto& origin : tenant.allowed_redirect_origins) origins.emplace_back(origin);
+
+  json::object out;
+  out["id"] = tenant.id;
+  out["name"] = tenant.name;
+  out["allowed_redirect_origins"] = std::move(origins);
+  out["quotas"] = std::move(quotas);
+  out["created_at"] = tenant.created_at;
+  out["updated_at"] = tenant.updated_at;
+  out["version"] = tenant.version;
+  return json::serialize(out);
+}
+
+std::string encode(const ApiKey& key) {
+  json::object out;
+  out["id"] = key.id;
+  out["tenant_id"] = key.tenant_id;
+  out["hash"] = key.hash;
+  out["prefix"] = key.prefix;
+  out["created_at"] = key.created_at;
+  put_optional(out, "revoked_at", key.revoked_at);
+  out["version"] = key.version;
+  return json::serialize(out);
+}
+
+Result<Tenant> decode_tenant(std::string_view text) {
+  json::value storage;
+  std::string problem;
+  const json::object* object = parse_object(text, storage, problem);
+  if (!object) return corrupt("tenant", problem);
+
+  Tenant t;
+  FieldReader r(*object);
+  r.required_text("id", t.id);
+  r.text("name", t.name);
+  r.texts("allowed_redirect_origins", t.allowed_redirect_origins);
+  if (const json::object* quotas = r.object("quotas")) {
+    FieldReader q(*quotas, "quotas.");
+    q.count("monthly_calls", t.quotas.monthly_calls);
+    q.number("rate_per_second", t.quotas.rate_per_second);
+    q.count("burst", t.quotas.burst);
+    if (!q.problem().empty()) r.fail(q.problem());
+  }
+  r.millis("created_at", t.created_at);
+  r.millis("updated_at", t.updated_at);
+  r.count("version", t.version);
+  if (!r.problem().empty()) return corrupt("tenant", r.problem());
+  return t;
+}
+
+Result<ApiKey> decode_api_key(std::string_view text) {
+  json::value storage;
+  std::string problem;
+  const json::object* object = parse_object(text, storage, problem);
+  if (!object) return corrupt("api key", problem);
+
+  ApiKey k;
+  FieldReader r(*object);
+  r.required_text("id", k.id);
+  r.text("tenant_id", k.tenant_id);
+  r.text("hash", k.hash);
+  r.text("prefix", k.prefix);
+  r.millis("created_at", k.created_at);
+  r.millis("revoked_at", k.revoked_at);
+  r.count("version", k.version);
+  if (!r.problem().empty()) return corrupt("api key", r.problem());
+  return k;
+}
+
+}  // namespace tollgate::store::codec

@@ -1,0 +1,23 @@
+#pragma once
+// Records <-> JSON, the `body` every backend stores. One codec for all backends,
+// so a record reads the same wherever it was written.
+//
+// A field absent from the JSON takes its default (so records written before a
+// field existed still decode); `id` is required; a field of the wrong type, or
+// text that is not a JSON object, decodes to Errc::corrupt. Unknown fields are
+// ignored. Optional fields that are unset are left out of the JSON.
+#include <string>
+#include <string_view>
+
+#include "tollgate/store/records.hpp"
+#include "tollgate/store/store.hpp"
+
+namespace tollgate::store::codec {
+
+std::string encode(const Tenant& tenant);
+std::string encode(const ApiKey& key);
+
+Result<Tenant> decode_tenant(std::string_view json);
+Result<ApiKey> decode_api_key(std::string_view json);
+
+}  // namespace tollgate::store::codec

@@ -1,0 +1,80 @@
+// The SQLite schema as an append-only list of migrations; PRAGMA user_version
+// counts how many have run. To change the schema, append a migration (new
+// tables, ALTER TABLE … ADD COLUMN, new indexes); never edit one that has
+// shipped, because databases out there have already run it.
+//
+// Each record table has the columns its lookups and list order need and a
+// `body` holding the whole record as JSON (codec.hpp), so a new record field
+// needs no migration unless something is looked up or ordered by it.
+#include "sqlite_schema.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <stdexcept>
+#include <string>
+
+namespace tollgate::store::sqlite {
+namespace {
+
+struct Migration {
+  const char* what;  // for the error message when it fails
+  const char* sql;
+};
+
+constexpr std::array kMigrations = {
+    Migration{"tenants and api keys", R"sql(
+      CREATE TABLE tenants (
+        id         TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        version    INTEGER NOT NULL,
+        body       TEXT NOT NULL
+      );
+      CREATE INDEX tenants_by_creation ON tenants (created_at, id);
+
+      CREATE TABLE api_keys (
+        id         TEXT PRIMARY KEY,
+        tenant_id  TEXT NOT NULL REFERENCES tenants (id),
+        hash       TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        version    INTEGER NOT NULL,
+        body       TEXT NOT NULL
+      );
+      CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at, id);
+    )sql"},
+};
+
+int read_user_version(Db& db) {
+  auto q = db.query("PRAGMA user_version");
+  const int rc = q.step();
+  if (rc != SQLITE_ROW) return -1;
+  return static_cast<int>(q.integer(0));
+}
+
+}  // namespace
+
+int schema_version() { return static_cast<int>(kMigrations.size()); }
+
+void migrate(Db& db, const std::filesystem::path& path) {
+  const auto fail = [&](const std::string& why) {
+    throw std::runtime_error("cannot prepare the database " + path.string() + ": " + why);
+  };
+  const int current = read_user_version(db);
+  if (current < 0) fail("cannot read its schema version: " + db.message());
+  if (current > schema_version()) {
+    fail("its schema version is " + std::to_string(current) + " but this tollgate knows only up to " +
+         std::to_string(schema_version()) + "; it was written by a newer tollgate");
+  }
+  for (int version = current + 1; version <= schema_version(); ++version) {
+    const Migration& m = kMigrations[static_cast<std::size_t>(version - 1)];
+    Transaction tx(db);
+    if (tx.begin_result() != SQLITE_OK) fail("cannot start migration " + std::to_string(version) + ": " + db.message());
+    // user_version is written inside the transaction, so a failed migration leaves it unchanged.
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(version);
+    if (db.exec(m.sql) != SQLITE_OK || db.exec(set_version.c_str()) != SQLITE_OK || tx.commit() != SQLITE_OK) {
+      fail("migration " + std::to_string(version) + " (" + m.what + ") failed: " + db.message());
+    }
+  }
+}
+
+}  // namespace tollgate::store::sqlite
