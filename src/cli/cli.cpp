@@ -6,6 +6,7 @@
 
 #include "serve.hpp"
 #include "tollgate/cli/args.hpp"
+#include "tollgate/cli/client.hpp"
 
 namespace tollgate::cli {
 namespace {
@@ -18,6 +19,8 @@ commands:
   serve [--config FILE]          run the relay (default config/tollgate.yaml)
   check-config [--config FILE]   validate the configuration and print every problem
   help                           this text
+
+client verbs:
 )";
 
 }  // namespace
@@ -25,10 +28,11 @@ commands:
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-    std::cout << kUsage;
+    std::cout << kUsage << client_usage();
     return args.empty() ? 2 : 0;
   }
   const std::string verb = args[0];
+  if (is_client_group(verb)) return run_client_verb(args, config::process_environment(), std::cout, std::cerr);
   std::vector<std::string> rest(args.begin() + 1, args.end());
   try {
     if (verb == "serve" || verb == "check-config") {

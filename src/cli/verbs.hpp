@@ -1,0 +1,16 @@
+#pragma once
+// The client verbs, one function each; client.cpp's table says which
+// arguments and options each takes. `args.positionals()` holds only the
+// verb's own arguments (not "tenants create").
+#include "session.hpp"
+#include "tollgate/cli/args.hpp"
+
+namespace tollgate::cli::verbs {
+
+void tenants_create(Session& session, const Args& args);
+void tenants_list(Session& session, const Args& args);
+void keys_create(Session& session, const Args& args);
+void keys_list(Session& session, const Args& args);
+void keys_revoke(Session& session, const Args& args);
+
+}  // namespace tollgate::cli::verbs
