@@ -95,9 +95,27 @@ void read_catalog(Reader& r, const Value& root, const std::optional<Value>& file
   read_providers_file(r, file ? file->pos : root.pos, config_as_given, c);
 }
 
+// A price for a provider the catalog does not have is never charged: most
+// likely a typo. An empty catalog (or one that could not be read) says nothing.
+void warn_unknown_priced_providers(Reader& r, const std::optional<Value>& billing, const Config& c) {
+  if (!billing || c.providers.empty() || !billing->node.IsMap()) return;
+  for (auto section = billing->node.begin(); section != billing->node.end(); ++section) {
+    if (!section->first.IsScalar() || section->first.Scalar() != "prices" || !section->second.IsMap()) continue;
+    for (auto price = section->second.begin(); price != section->second.end(); ++price) {
+      if (!price->first.IsScalar()) continue;
+      const std::string& key = price->first.Scalar();
+      if (key == "default" || c.billing.prices.count(key) == 0 || c.providers.count(key) != 0) continue;
+      r.warning(detail::position_of(price->first.Mark()),
+                detail::child_path(detail::child_path(billing->path, "prices"), key),
+                "no provider \"" + key + "\" in the catalog, so this price is never charged");
+    }
+  }
+}
+
 void read_sections(Reader& r, const Value& root, const fs::path& config_as_given, Config& c) {
   std::optional<Value> providers_file;
   std::optional<Value> providers;
+  std::optional<Value> billing;
   r.read_map(root, {
       {"server", [&](const Value& v) { detail::read_server(r, v, c.server); }},
       {"store", [&](const Value& v) { detail::read_store(r, v, c.store); }},
@@ -108,11 +126,16 @@ void read_sections(Reader& r, const Value& root, const fs::path& config_as_given
       {"relay", [&](const Value& v) { detail::read_relay(r, v, c.relay); }},
       {"setup_sessions", [&](const Value& v) { detail::read_setup_sessions(r, v, c.setup_sessions); }},
       {"metering", [&](const Value& v) { detail::read_metering(r, v, c.metering); }},
-      {"billing", [&](const Value& v) { detail::read_billing(r, v, c.billing); }},
+      {"billing",
+       [&](const Value& v) {
+         billing = v;
+         detail::read_billing(r, v, c.billing);
+       }},
       {"quotas", [&](const Value& v) { detail::read_quotas(r, v, c.quotas); }},
       {"logging", [&](const Value& v) { detail::read_logging(r, v, c.logging); }},
   });
   read_catalog(r, root, providers_file, providers, config_as_given, c);
+  warn_unknown_priced_providers(r, billing, c);
 }
 
 std::shared_ptr<Config> read_config(const fs::path& file, const EnvLookup& env, std::vector<Diagnostic>& out) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,11 +89,129 @@ struct Admin {
   bool operator==(const Admin&) const = default;
 };
 
-// A provider catalog entry. The catalog issue defines the full schema; until
-// then an entry may only carry `display_name`, and any other key is an error.
+// ---- The provider catalog (SPEC §3 "Provider catalog") ----
+//
+// Templates: authorization_url, token_url, refresh_url, revocation_url, issuer,
+// api.base_url, api.headers values and credentials may hold `{name}`, which
+// oauth/templates.hpp replaces with the connection's value for parameter
+// `name` after checking it against the parameter's pattern. Credentials also
+// take `{api_key}` (api_key, basic) or `{access_token}` (oauth modes).
+
+enum class AuthMode { oauth2, oauth2_client_credentials, api_key, basic };
+enum class TokenEndpointAuth { client_secret_post, client_secret_basic };
+enum class TokenBodyFormat { form, json };
+
+using StringMap = std::map<std::string, std::string>;
+
+// A value the connection supplies (setup session, connect page or import).
+struct ConnectionParam {
+  std::string pattern;      // ECMAScript regex, anchored ^…$; a value must match it whole
+  std::string description;  // for humans (the connect page)
+  bool operator==(const ConnectionParam&) const = default;
+};
+
+// A value captured from the token response (e.g. Salesforce's instance_url).
+struct ResponseParam {
+  std::string path;         // dotted path into the token response JSON
+  std::string pattern;      // as ConnectionParam::pattern
+  std::string description;
+  bool operator==(const ResponseParam&) const = default;
+};
+
+// Where the fields of a token response are (dotted paths into its JSON).
+struct TokenResponse {
+  std::string access_token_path = "access_token";
+  std::string refresh_token_path = "refresh_token";
+  std::string expires_in_path = "expires_in";
+  std::string scope_path = "scope";
+  std::optional<std::chrono::seconds> expires_in_default;  // for providers that omit expires_in; none = no expiry
+  std::map<std::string, ResponseParam> connection_params;
+  bool operator==(const TokenResponse&) const = default;
+};
+
+struct ProviderApi {
+  std::string base_url;            // templated; the relay forwards to base_url + "/" + path
+  StringMap headers;               // fixed headers on every proxied call; values templated
+  std::vector<int> refresh_on_status{401};
+  bool operator==(const ProviderApi&) const = default;
+};
+
+// Where the credential goes on a proxied call. The loader fills the defaults:
+// oauth modes without a `credentials` block get header Authorization with
+// "Bearer {access_token}"; a header without `format` gets "{api_key}"
+// ("{access_token}" in oauth modes, "Bearer {access_token}" for Authorization).
+struct Credentials {
+  std::string header;    // header name; empty when `query` is used, and for basic
+  std::string format;    // the header's (or query parameter's) value, templated
+  std::string query;     // query parameter name instead of a header
+  std::string username;  // basic
+  std::string password;  // basic; may be empty
+  bool operator==(const Credentials&) const = default;
+};
+
+// A request that tries a pasted API key before it is stored.
+struct Verification {
+  std::string method = "GET";  // GET, HEAD or POST
+  std::string path;            // joined to api.base_url
+  bool operator==(const Verification&) const = default;
+};
+
+// The operator's OAuth app. Disabled (with a warning) when client_id or
+// client_secret comes out empty; only an enabled app makes managed mode available.
+struct ManagedApp {
+  std::string service_config_key;
+  crypto::Secret client_id;
+  crypto::Secret client_secret;
+  bool enabled = false;  // computed by the loader
+  bool operator==(const ManagedApp&) const = default;
+};
+
+// An API key held by the operator, so calls need no auth config.
+struct DeploymentCredentials {
+  crypto::Secret api_key;
+  bool enabled = false;  // computed by the loader: false when api_key is empty
+  bool operator==(const DeploymentCredentials&) const = default;
+};
+
+// A provider catalog entry. An alias has been merged with its target by the
+// loader, so every field is complete; `alias` names the target for humans.
 struct Provider {
-  std::string key;
-  std::string display_name;
+  // Every member has an initializer, so `Provider{"github", "GitHub"}` names the rest by default.
+  std::string key{};
+  std::string display_name{};  // default: the alias target's, else the key
+  std::string alias{};         // the provider this one inherits from; empty when none
+  std::string docs_url{};      // for humans; may be empty
+  AuthMode auth_mode = AuthMode::oauth2;
+  std::string authorization_url{};
+  std::string token_url{};
+  std::string refresh_url{};     // empty = token_url
+  std::string revocation_url{};  // RFC 7009; empty = none
+  TokenEndpointAuth token_endpoint_auth = TokenEndpointAuth::client_secret_post;
+  TokenBodyFormat token_body_format = TokenBodyFormat::form;
+  StringMap token_headers{};  // extra headers on token requests (not templated)
+  bool pkce = true;           // S256
+  std::string scope_param = "scope";  // the authorization query parameter that carries scopes
+  std::string scope_separator = " ";
+  std::vector<std::string> default_scopes{};
+  StringMap authorization_params{};
+  StringMap token_params{};
+  StringMap refresh_params{};
+  TokenResponse token_response{};
+  std::string issuer{};  // RFC 9207; empty = not checked
+  ProviderApi api{};
+  Credentials credentials{};
+  std::optional<Verification> verification{};
+  std::optional<ManagedApp> managed{};
+  std::optional<DeploymentCredentials> deployment_credentials{};
+  std::map<std::string, ConnectionParam> connection_params{};
+
+  // The service_config_key when managed mode is available (SPEC's managed_service_config_key), else null.
+  const std::string* managed_service_config_key() const {
+    return managed && managed->enabled ? &managed->service_config_key : nullptr;
+  }
+  bool has_deployment_credentials() const { return deployment_credentials && deployment_credentials->enabled; }
+  const std::string& effective_refresh_url() const { return refresh_url.empty() ? token_url : refresh_url; }
+
   bool operator==(const Provider&) const = default;
 };
 
