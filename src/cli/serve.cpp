@@ -17,7 +17,12 @@
 #include "tollgate/crypto/keyring.hpp"
 #include "tollgate/http/server.hpp"
 #include "tollgate/ops/log.hpp"
+#include "tollgate/store/redis.hpp"
 #include "tollgate/store/sqlite.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 
 namespace tollgate::cli {
 namespace {
@@ -46,10 +51,35 @@ crypto::Keyring open_keyring(const config::Secrets& secrets) {
   return ring;
 }
 
+// Runs one store task to completion on a private io_context (start-up only,
+// before the workers run).
+template <typename T>
+std::optional<store::Result<T>> run_now(store::Task<T> task) {
+  boost::asio::io_context ctx;
+  std::optional<store::Result<T>> out;
+  boost::asio::co_spawn(
+      ctx, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(task)); }, boost::asio::detached);
+  ctx.run();
+  return out;
+}
+
 std::unique_ptr<store::Store> open_store(const config::Store& cfg) {
-  if (cfg.kind == config::StoreKind::redis)
-    throw std::runtime_error("store.kind redis is not available in this build yet; use store.kind: sqlite");
-  return store::open_sqlite(cfg.sqlite.path);
+  if (cfg.kind == config::StoreKind::sqlite) return store::open_sqlite(cfg.sqlite.path);
+  store::RedisOptions options;
+  options.url = cfg.redis.url;
+  options.sentinels = cfg.redis.sentinels;
+  options.master_name = cfg.redis.master_name;
+  options.command_timeout = cfg.redis.command_timeout;
+  auto redis = store::open_redis(options);
+  // A Redis that is down at start is not fatal: serve starts, /readyz stays
+  // red and requests that need the store answer 503 until it is back.
+  auto warning = run_now(redis->persistence_warning());
+  if (!warning || !*warning)
+    ops::log_warn("the Redis store does not answer yet; serving anyway and retrying in the background",
+                  {{"error", warning && !*warning ? warning->error().message : "no answer"}});
+  else if (!warning->value().empty())
+    ops::log_warn("redis persistence: " + warning->value(), {});
+  return redis;
 }
 
 std::optional<std::string> env(const char* name) {
@@ -140,7 +170,8 @@ int serve(const std::filesystem::path& config_file) {
                               {"workers", server.workers()},
                               {"config", cfg.file.string()},
                               {"store", cfg.store.kind == config::StoreKind::sqlite ? "sqlite" : "redis"},
-                              {"database", cfg.store.sqlite.path.string()},
+                              {"database", cfg.store.kind == config::StoreKind::sqlite ? cfg.store.sqlite.path.string()
+                                                                                       : "(redis)"},
                               {"keys_file", cfg.secrets.keys.empty() ? cfg.secrets.keys_file.string() : "(inline)"},
                               {"admin_key", admin_key.source},
                               {"master_keys", keyring.size()}});

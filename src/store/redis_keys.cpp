@@ -1,0 +1,107 @@
+#include "redis_keys.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+
+namespace tollgate::store::redis {
+namespace {
+
+constexpr std::size_t kDigits = 20;  // 2^64 - 1 has 20 decimal digits
+
+std::string sha1_hex(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha1(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+Script make(std::string source) {
+  Script s;
+  s.sha1 = sha1_hex(source);
+  s.source = std::move(source);
+  return s;
+}
+
+}  // namespace
+
+std::string index_member(Millis created_at, std::string_view id) {
+  // Offset binary: int64 order becomes unsigned order, and fixed width makes it byte order.
+  const auto biased = static_cast<std::uint64_t>(created_at) ^ (std::uint64_t{1} << 63);
+  std::array<char, kDigits + 1> digits{};
+  std::snprintf(digits.data(), digits.size(), "%020llu", static_cast<unsigned long long>(biased));
+  std::string out(digits.data(), kDigits);
+  out += ':';
+  out += id;
+  return out;
+}
+
+std::optional<std::string> id_of_index_member(std::string_view member) {
+  if (member.size() <= kDigits + 1 || member[kDigits] != ':') return std::nullopt;
+  for (std::size_t i = 0; i < kDigits; ++i) {
+    if (member[i] < '0' || member[i] > '9') return std::nullopt;
+  }
+  return std::string(member.substr(kDigits + 1));
+}
+
+namespace scripts {
+
+const Script& create_tenant() {
+  static const Script s = make(R"lua(
+-- tollgate create_tenant
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HGET', KEYS[1], 'body') == ARGV[1] then return {'OK'} end
+  return {'CONFLICT'}
+end
+redis.call('HSET', KEYS[1], 'body', ARGV[1], 'version', ARGV[2], 'created_at', ARGV[3])
+redis.call('ZADD', KEYS[2], 0, ARGV[4])
+return {'OK'}
+)lua");
+  return s;
+}
+
+const Script& create_api_key() {
+  static const Script s = make(R"lua(
+-- tollgate create_api_key
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('HGET', KEYS[2], 'body') == ARGV[1] then return {'OK'} end
+  return {'CONFLICT_ID'}
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then return {'CONFLICT_ID'} end
+if redis.call('EXISTS', KEYS[5]) == 1 then return {'CONFLICT_HASH'} end
+redis.call('HSET', KEYS[2], 'body', ARGV[1], 'version', ARGV[2], 'created_at', ARGV[3])
+redis.call('ZADD', KEYS[3], 0, ARGV[4])
+redis.call('SET', KEYS[4], ARGV[5])
+redis.call('SET', KEYS[5], ARGV[6])
+return {'OK'}
+)lua");
+  return s;
+}
+
+const Script& cas_update() {
+  static const Script s = make(R"lua(
+-- tollgate cas_update
+local current = redis.call('HMGET', KEYS[1], 'version', 'created_at', 'body')
+if not current[1] then return {'NOT_FOUND'} end
+if current[1] == ARGV[1] then
+  if current[2] ~= ARGV[4] then return {'CREATED_AT', current[2] or ''} end
+  redis.call('HSET', KEYS[1], 'version', ARGV[2], 'body', ARGV[3])
+  return {'OK'}
+end
+if current[1] == ARGV[2] and current[3] == ARGV[3] then return {'OK'} end
+return {'CONFLICT', current[1]}
+)lua");
+  return s;
+}
+
+}  // namespace scripts
+}  // namespace tollgate::store::redis

@@ -1,0 +1,86 @@
+#pragma once
+// The Redis store's key layout and Lua scripts (the README's "Redis store"
+// section describes the same).
+//
+// Keys, under the prefix P (RedisOptions::key_prefix, "tollgate:" by default),
+// laid out so that a move to Redis Cluster needs nothing but the hash tags
+// already there: everything of one tenant shares the tag {<tenant id>}, the
+// global indexes share the tag {idx}.
+//
+//   P{<tenant>}:tenant             hash  body (the codec's JSON), version, created_at
+//   P{<tenant>}:keys               zset  the tenant's api keys, members index_member(created_at, key id)
+//   P{<tenant>}:key:<key id>       hash  body, version, created_at
+//   P{idx}:tenants                 zset  every tenant, members index_member(created_at, tenant id)
+//   P{idx}:key_id:<key id>         string  the key's tenant id (get_api_key by id alone)
+//   P{idx}:key_hash:<hash>         string  "<tenant id> <key id>" (find_api_key_by_hash)
+//
+// Lists are sorted sets whose members all have score 0 and are read with
+// ZRANGEBYLEX: a member is the created_at as 20 zero-padded digits (offset by
+// 2^63 so negative times sort too), ':' and the id, so byte order is creation
+// order then id order — SQLite's ORDER BY created_at, id — and a cursor's
+// position is the exclusive lower bound "(<member>".
+//
+// Writes are single Lua scripts (EVALSHA, falling back to EVAL on NOSCRIPT), so
+// a record and its indexes change together or not at all. Under Cluster:
+//   - cas_update touches one record: it stays as it is;
+//   - create_tenant touches {<tenant>} and {idx}: it would split into the
+//     record write (slot of the tenant) followed by an idempotent ZADD to
+//     P{idx}:tenants (a crash between leaves a tenant missing from lists until
+//     the retried create adds it);
+//   - create_api_key touches {<tenant>} and {idx}: it would split into claiming
+//     P{idx}:key_id and P{idx}:key_hash (SET NX in one {idx} script), then
+//     writing the record and P{<tenant>}:keys (one {<tenant>} script), releasing
+//     the claims if the tenant is missing.
+// Reads are plain single-key commands, pipelined: they need no change.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tollgate/store/records.hpp"
+
+namespace tollgate::store::redis {
+
+class Keys {
+ public:
+  explicit Keys(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  std::string tenant(std::string_view tenant_id) const { return tagged(tenant_id) + ":tenant"; }
+  std::string tenant_keys(std::string_view tenant_id) const { return tagged(tenant_id) + ":keys"; }
+  std::string api_key(std::string_view tenant_id, std::string_view key_id) const {
+    return tagged(tenant_id) + ":key:" + std::string(key_id);
+  }
+  std::string tenants_index() const { return prefix_ + "{idx}:tenants"; }
+  std::string key_by_id(std::string_view key_id) const { return prefix_ + "{idx}:key_id:" + std::string(key_id); }
+  std::string key_by_hash(std::string_view hash) const { return prefix_ + "{idx}:key_hash:" + std::string(hash); }
+
+ private:
+  std::string tagged(std::string_view tenant_id) const { return prefix_ + "{" + std::string(tenant_id) + "}"; }
+  std::string prefix_;
+};
+
+// A list index member: byte order = (created_at, id) order.
+std::string index_member(Millis created_at, std::string_view id);
+// The id in a member index_member() made; nullopt for anything else.
+std::optional<std::string> id_of_index_member(std::string_view member);
+
+struct Script {
+  std::string source;
+  std::string sha1;  // hex, what EVALSHA takes
+};
+
+namespace scripts {
+// KEYS: record, tenants index. ARGV: body, version, created_at, index member.
+// Answers {"OK"} (also for a retried create that did apply: same body) or {"CONFLICT"}.
+const Script& create_tenant();
+// KEYS: tenant record, key record, tenant's key index, key_id index, key_hash index.
+// ARGV: body, version, created_at, index member, tenant id, "<tenant id> <key id>".
+// Answers {"OK"}, {"NOT_FOUND"} (no such tenant), {"CONFLICT_ID"} or {"CONFLICT_HASH"}.
+const Script& create_api_key();
+// KEYS: record. ARGV: expected version, new version, new body, the body's created_at.
+// Answers {"OK"} (also for a retried update that did apply: at the new version
+// with the same body), {"NOT_FOUND"}, {"CONFLICT", stored version} or
+// {"CREATED_AT", stored created_at} when the body would move it (nothing written).
+const Script& cas_update();
+}  // namespace scripts
+
+}  // namespace tollgate::store::redis
