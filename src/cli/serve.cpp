@@ -147,12 +147,13 @@ int serve(const std::filesystem::path& config_file) {
     return 1;
   }
   auth::Authenticator authenticator(*store, admin_key.key);
-  admin::Services services{*store, authenticator};
+  admin::Services services{*store, authenticator, keyring};
 
   auto live = std::make_shared<config::LiveConfig>(result.config);
   auto router = std::make_shared<http::Router>();
   admin::add_health_routes(*router, *store);
   admin::add_tenant_routes(*router, services);
+  admin::add_provider_routes(*router, services);
 
   http::Server server(live, router);
   std::uint16_t port = 0;

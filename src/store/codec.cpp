@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "tollgate/crypto/encoding.hpp"
+
 namespace tollgate::store::codec {
 namespace {
 
@@ -172,6 +174,18 @@ std::string encode(const ApiKey& key) {
   return json::serialize(out);
 }
 
+std::string encode(const ProviderSetting& s) {
+  json::object out;
+  out["tenant_id"] = s.tenant_id;
+  out["provider"] = s.provider;
+  put_optional(out, "mode", s.mode);
+  out["client_id"] = s.client_id;
+  out["client_secret_sealed"] = crypto::base64_encode(s.client_secret_sealed);
+  out["updated_at"] = s.updated_at;
+  out["version"] = s.version;
+  return json::serialize(out);
+}
+
 Result<Tenant> decode_tenant(std::string_view text) {
   json::value storage;
   std::string problem;
@@ -214,6 +228,30 @@ Result<ApiKey> decode_api_key(std::string_view text) {
   r.count("version", k.version);
   if (!r.problem().empty()) return corrupt("api key", r.problem());
   return k;
+}
+
+Result<ProviderSetting> decode_provider_setting(std::string_view text) {
+  json::value storage;
+  std::string problem;
+  const json::object* object = parse_object(text, storage, problem);
+  if (!object) return corrupt("provider setting", problem);
+
+  ProviderSetting s;
+  FieldReader r(*object);
+  r.required_text("tenant_id", s.tenant_id);
+  r.required_text("provider", s.provider);
+  std::string mode;
+  r.text("mode", mode);
+  if (!mode.empty()) s.mode = mode;
+  r.text("client_id", s.client_id);
+  std::string sealed;
+  r.text("client_secret_sealed", sealed);
+  if (auto raw = crypto::base64_decode(sealed)) s.client_secret_sealed = std::move(*raw);
+  else r.fail("field client_secret_sealed is not base64");
+  r.millis("updated_at", s.updated_at);
+  r.count("version", s.version);
+  if (!r.problem().empty()) return corrupt("provider setting", r.problem());
+  return s;
 }
 
 }  // namespace tollgate::store::codec

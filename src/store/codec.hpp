@@ -16,8 +16,10 @@ namespace tollgate::store::codec {
 
 std::string encode(const Tenant& tenant);
 std::string encode(const ApiKey& key);
+std::string encode(const ProviderSetting& setting);  // the sealed secret as base64
 
 Result<Tenant> decode_tenant(std::string_view json);
 Result<ApiKey> decode_api_key(std::string_view json);
+Result<ProviderSetting> decode_provider_setting(std::string_view json);
 
 }  // namespace tollgate::store::codec

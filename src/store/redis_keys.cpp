@@ -103,5 +103,23 @@ return {'CONFLICT', current[1]}
   return s;
 }
 
+const Script& put_setting() {
+  static const Script s = make(R"lua(
+-- tollgate put_setting
+if redis.call('EXISTS', KEYS[3]) == 0 then return {'NO_TENANT'} end
+local current = redis.call('HMGET', KEYS[1], 'version', 'body')
+if current[1] and current[1] == ARGV[2] and current[2] == ARGV[3] then return {'OK'} end
+if not current[1] then
+  if ARGV[1] ~= '0' then return {'NOT_FOUND'} end
+elseif current[1] ~= ARGV[1] then
+  return {'CONFLICT', current[1]}
+end
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'body', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+return {'OK'}
+)lua");
+  return s;
+}
+
 }  // namespace scripts
 }  // namespace tollgate::store::redis

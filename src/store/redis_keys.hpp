@@ -10,6 +10,8 @@
 //   P{<tenant>}:tenant             hash  body (the codec's JSON), version, created_at
 //   P{<tenant>}:keys               zset  the tenant's api keys, members index_member(created_at, key id)
 //   P{<tenant>}:key:<key id>       hash  body, version, created_at
+//   P{<tenant>}:provider:<key>     hash  body, version (the tenant's mode and app for a provider)
+//   P{<tenant>}:providers          set   the providers the tenant has a setting for
 //   P{idx}:tenants                 zset  every tenant, members index_member(created_at, tenant id)
 //   P{idx}:key_id:<key id>         string  the key's tenant id (get_api_key by id alone)
 //   P{idx}:key_hash:<hash>         string  "<tenant id> <key id>" (find_api_key_by_hash)
@@ -49,6 +51,10 @@ class Keys {
   std::string api_key(std::string_view tenant_id, std::string_view key_id) const {
     return tagged(tenant_id) + ":key:" + std::string(key_id);
   }
+  std::string provider_setting(std::string_view tenant_id, std::string_view provider) const {
+    return tagged(tenant_id) + ":provider:" + std::string(provider);
+  }
+  std::string provider_settings(std::string_view tenant_id) const { return tagged(tenant_id) + ":providers"; }
   std::string tenants_index() const { return prefix_ + "{idx}:tenants"; }
   std::string key_by_id(std::string_view key_id) const { return prefix_ + "{idx}:key_id:" + std::string(key_id); }
   std::string key_by_hash(std::string_view hash) const { return prefix_ + "{idx}:key_hash:" + std::string(hash); }
@@ -81,6 +87,11 @@ const Script& create_api_key();
 // with the same body), {"NOT_FOUND"}, {"CONFLICT", stored version} or
 // {"CREATED_AT", stored created_at} when the body would move it (nothing written).
 const Script& cas_update();
+// KEYS: setting record, the tenant's provider set, tenant record. ARGV: expected
+// version (0 = create), new version, new body, provider key. Answers {"OK"} (also
+// for a resend that did apply), {"NO_TENANT"}, {"NOT_FOUND"} or {"CONFLICT", stored version}.
+// One tenant's keys only: unchanged under Cluster.
+const Script& put_setting();
 }  // namespace scripts
 
 }  // namespace tollgate::store::redis

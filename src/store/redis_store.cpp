@@ -42,6 +42,10 @@ template <>
 Result<ApiKey> decode<ApiKey>(std::string_view body) {
   return codec::decode_api_key(body);
 }
+template <>
+Result<ProviderSetting> decode<ProviderSetting>(std::string_view body) {
+  return codec::decode_provider_setting(body);
+}
 
 Error with_context(Error error, std::string_view operation) {
   error.message = std::string(operation) + ": " + error.message;
@@ -203,6 +207,54 @@ class RedisStoreImpl final : public RedisStore {
       if (!written.is(Errc::conflict)) co_return written;
     }
     co_return Error{Errc::conflict, "revoke_api_key: api key " + id + " kept changing"};
+  }
+
+  // ---- provider settings -------------------------------------------------------
+
+  Task<ProviderSetting> get_provider_setting(std::string tenant_id, std::string provider) override {
+    std::string key = keys_.provider_setting(tenant_id, provider);
+    co_return co_await read_record<ProviderSetting>("get_provider_setting", std::move(key), "none for " + provider);
+  }
+
+  Task<std::vector<ProviderSetting>> list_provider_settings(std::string tenant_id) override {
+    constexpr std::string_view op = "list_provider_settings";
+    Argv members = {"SMEMBERS", keys_.provider_settings(tenant_id)};
+    auto names = co_await command(op, std::move(members));
+    if (!names) co_return names.error();
+    if (!names->is_array()) co_return unexpected(op, names.value());
+    std::vector<std::string> providers;
+    for (const Value& v : names->elements) providers.push_back(v.text);
+    std::sort(providers.begin(), providers.end());
+    std::vector<Argv> reads;
+    for (const auto& p : providers) reads.push_back(Argv{"HGET", keys_.provider_setting(tenant_id, p), "body"});
+    auto bodies = co_await pipeline(op, std::move(reads));
+    if (!bodies) co_return bodies.error();
+    std::vector<ProviderSetting> out;
+    for (const Value& body : bodies.value()) {
+      auto record = record_from<ProviderSetting>(op, body, "");
+      if (record.is(Errc::not_found)) continue;
+      if (!record) co_return record.error();
+      out.push_back(std::move(record).value());
+    }
+    co_return out;
+  }
+
+  Task<ProviderSetting> put_provider_setting(ProviderSetting setting) override {
+    constexpr std::string_view op = "put_provider_setting";
+    const std::uint64_t expected = setting.version;
+    setting.version = expected + 1;
+    Argv keys = {keys_.provider_setting(setting.tenant_id, setting.provider), keys_.provider_settings(setting.tenant_id),
+                 keys_.tenant(setting.tenant_id)};
+    Argv args = {std::to_string(expected), std::to_string(setting.version), codec::encode(setting), setting.provider};
+    auto reply = co_await eval(op, redis::scripts::put_setting(), std::move(keys), std::move(args));
+    if (!reply) co_return reply.error();
+    const std::string word = answer_of(reply.value());
+    if (word == "OK") co_return setting;
+    if (word == "NO_TENANT") co_return Error{Errc::not_found, "put_provider_setting: no tenant " + setting.tenant_id};
+    if (word == "NOT_FOUND") co_return Error{Errc::not_found, "put_provider_setting: none for " + setting.provider};
+    if (word == "CONFLICT")
+      co_return Error{Errc::conflict, "put_provider_setting: the setting for " + setting.provider + " changed"};
+    co_return unexpected(op, reply.value());
   }
 
  private:

@@ -42,6 +42,15 @@ constexpr std::array kMigrations = {
       );
       CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at, id);
     )sql"},
+    Migration{"provider settings", R"sql(
+      CREATE TABLE provider_settings (
+        tenant_id  TEXT NOT NULL REFERENCES tenants (id),
+        provider   TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        body       TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, provider)
+      );
+    )sql"},
 };
 
 int read_user_version(Db& db) {

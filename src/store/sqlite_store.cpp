@@ -34,6 +34,10 @@ template <>
 Result<ApiKey> decode<ApiKey>(std::string_view body) {
   return codec::decode_api_key(body);
 }
+template <>
+Result<ProviderSetting> decode<ProviderSetting>(std::string_view body) {
+  return codec::decode_provider_setting(body);
+}
 
 Error with_context(Error error, std::string_view operation) {
   error.message = std::string(operation) + ": " + error.message;
@@ -197,6 +201,79 @@ class SqliteStore final : public Store {
       if (const int rc = tx.commit(); rc != SQLITE_OK) return db_.failure(kOp, rc);
       return key;
     });
+  }
+
+  Task<ProviderSetting> get_provider_setting(std::string tenant_id, std::string provider) override {
+    return thread_.run<ProviderSetting>(
+        "get_provider_setting",
+        [this, tenant_id = std::move(tenant_id), provider = std::move(provider)]() -> Result<ProviderSetting> {
+          auto q = db_.query("SELECT body FROM provider_settings WHERE tenant_id = ?1 AND provider = ?2");
+          q.bind(1, tenant_id).bind(2, provider);
+          const int rc = q.step();
+          if (rc == SQLITE_DONE) return Error{Errc::not_found, "get_provider_setting: none for " + provider};
+          if (rc != SQLITE_ROW) return db_.failure("get_provider_setting", rc);
+          auto record = decode<ProviderSetting>(q.text(0));
+          if (!record) return with_context(record.error(), "get_provider_setting");
+          return record;
+        });
+  }
+
+  Task<std::vector<ProviderSetting>> list_provider_settings(std::string tenant_id) override {
+    return thread_.run<std::vector<ProviderSetting>>(
+        "list_provider_settings", [this, tenant_id = std::move(tenant_id)]() -> Result<std::vector<ProviderSetting>> {
+          auto q = db_.query("SELECT body FROM provider_settings WHERE tenant_id = ?1 ORDER BY provider");
+          q.bind(1, tenant_id);
+          std::vector<ProviderSetting> out;
+          for (;;) {
+            const int rc = q.step();
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) return db_.failure("list_provider_settings", rc);
+            auto record = decode<ProviderSetting>(q.text(0));
+            if (!record) return with_context(record.error(), "list_provider_settings");
+            out.push_back(std::move(record).value());
+          }
+          return out;
+        });
+  }
+
+  Task<ProviderSetting> put_provider_setting(ProviderSetting setting) override {
+    return thread_.run<ProviderSetting>(
+        "put_provider_setting", [this, setting = std::move(setting)]() mutable -> Result<ProviderSetting> {
+          constexpr std::string_view kOp = "put_provider_setting";
+          const std::uint64_t expected = setting.version;
+          setting.version = expected + 1;
+          if (expected == 0) {
+            auto q = db_.query(
+                "INSERT INTO provider_settings (tenant_id, provider, version, body) VALUES (?1, ?2, ?3, ?4)");
+            q.bind(1, setting.tenant_id).bind(2, setting.provider).bind(3, as_column(setting.version));
+            q.bind(4, codec::encode(setting));
+            const int rc = q.step();
+            if (rc == SQLITE_DONE) return setting;
+            if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+              return Error{Errc::conflict, "put_provider_setting: one exists for " + setting.provider};
+            if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+              return Error{Errc::not_found, "put_provider_setting: no tenant " + setting.tenant_id};
+            return db_.failure(kOp, rc);
+          }
+          Transaction tx(db_);
+          if (tx.begin_result() != SQLITE_OK) return db_.failure(kOp, tx.begin_result());
+          {
+            auto q = db_.query("SELECT version FROM provider_settings WHERE tenant_id = ?1 AND provider = ?2");
+            q.bind(1, setting.tenant_id).bind(2, setting.provider);
+            const int rc = q.step();
+            if (rc == SQLITE_DONE) return Error{Errc::not_found, "put_provider_setting: none for " + setting.provider};
+            if (rc != SQLITE_ROW) return db_.failure(kOp, rc);
+            if (q.integer(0) != as_column(expected))
+              return Error{Errc::conflict, "put_provider_setting: the setting for " + setting.provider +
+                                               " is at version " + std::to_string(q.integer(0))};
+          }
+          auto q = db_.query("UPDATE provider_settings SET version = ?1, body = ?2 WHERE tenant_id = ?3 AND provider = ?4");
+          q.bind(1, as_column(setting.version)).bind(2, codec::encode(setting)).bind(3, setting.tenant_id);
+          q.bind(4, setting.provider);
+          if (const int rc = q.step(); rc != SQLITE_DONE) return db_.failure(kOp, rc);
+          if (const int rc = tx.commit(); rc != SQLITE_OK) return db_.failure(kOp, rc);
+          return setting;
+        });
   }
 
  private:

@@ -41,6 +41,19 @@ struct ApiKey {
   bool operator==(const ApiKey&) const = default;
 };
 
+// A tenant's choices for one provider (SPEC §4 /v1/providers/{key}/mode and
+// /app): its mode, and its own OAuth app. One record per (tenant, provider).
+struct ProviderSetting {
+  std::string tenant_id;
+  std::string provider;
+  std::optional<std::string> mode;   // "managed" | "your-own"; unset: the provider's default
+  std::string client_id;             // the tenant's own app; empty when none
+  std::string client_secret_sealed;  // crypto::Keyring::seal output (bytes); empty when none
+  Millis updated_at = 0;
+  std::uint64_t version = 0;         // 0 = not stored yet
+  bool operator==(const ProviderSetting&) const = default;
+};
+
 // One page of a list, in creation order (then id). `next_cursor` is opaque to
 // callers and empty on the last page.
 template <typename T>

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -75,6 +76,13 @@ class Store {
   virtual Task<Page<ApiKey>> list_api_keys(std::string tenant_id, std::string cursor, std::size_t limit) = 0;
   // Sets revoked_at (once; revoking a revoked key keeps the first time) and returns the key.
   virtual Task<ApiKey> revoke_api_key(std::string id, Millis at) = 0;
+
+  // Provider settings. put with version 0 creates (conflict if one exists; not_found
+  // if the tenant does not); with version n it is compare-and-set (not_found if
+  // none exists). The result has the new version. get of none → not_found.
+  virtual Task<ProviderSetting> get_provider_setting(std::string tenant_id, std::string provider) = 0;
+  virtual Task<std::vector<ProviderSetting>> list_provider_settings(std::string tenant_id) = 0;
+  virtual Task<ProviderSetting> put_provider_setting(ProviderSetting setting) = 0;
 };
 
 }  // namespace tollgate::store

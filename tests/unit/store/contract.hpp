@@ -76,6 +76,13 @@ inline ApiKey sample_key(std::string id, std::string tenant_id, Millis created_a
   return k;
 }
 
+inline ProviderSetting setting(std::string tenant_id, std::string provider) {
+  ProviderSetting s;
+  s.tenant_id = std::move(tenant_id);
+  s.provider = std::move(provider);
+  return s;
+}
+
 template <typename T>
 std::vector<std::string> ids_of(const std::vector<T>& records) {
   std::vector<std::string> ids;
@@ -512,7 +519,79 @@ TEST_CASE_TEMPLATE_DEFINE("callers on two io_contexts at once are each resumed o
 }
 
 // Runs the whole contract against `Backend`.
+TEST_CASE_TEMPLATE_DEFINE("a provider setting is created at version 1, reads back whole, and lists per tenant", Backend,
+                          store_setting_round_trip) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  ProviderSetting s = contract::setting("tnt_a", "github");
+  s.mode = "your-own";
+  s.client_id = "client-123";
+  s.client_secret_sealed = std::string("\x01\x02sealed\x00bytes\xff", 15);  // binary, NUL included
+  s.updated_at = 77;
+  auto created = f.run(f.store->put_provider_setting(s));
+  REQUIRE(created.ok());
+  CHECK(created->version == 1);
+  auto got = f.run(f.store->get_provider_setting("tnt_a", "github"));
+  REQUIRE(got.ok());
+  CHECK(got.value() == created.value());
+  CHECK(got->client_secret_sealed == s.client_secret_sealed);
+
+  ProviderSetting other = contract::setting("tnt_a", "slack");
+  REQUIRE(f.run(f.store->put_provider_setting(other)).ok());
+  ProviderSetting b = contract::setting("tnt_b", "github");
+  b.mode = "managed";
+  REQUIRE(f.run(f.store->put_provider_setting(b)).ok());
+  auto listed = f.run(f.store->list_provider_settings("tnt_a"));
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 2);
+  CHECK(listed.value()[0].provider == "github");
+  CHECK(listed.value()[1].provider == "slack");
+  CHECK_FALSE(listed.value()[1].mode.has_value());
+  auto none = f.run(f.store->list_provider_settings("tnt_nobody"));
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+}
+
+TEST_CASE_TEMPLATE_DEFINE("provider settings are compare-and-set: stale versions conflict, missing ones are not_found",
+                          Backend, store_setting_cas) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  CHECK(f.run(f.store->get_provider_setting("tnt_a", "github")).is(Errc::not_found));
+  ProviderSetting s = contract::setting("tnt_a", "github");
+  s.mode = "managed";
+  auto v1 = f.run(f.store->put_provider_setting(s));
+  REQUIRE(v1.ok());
+  // A second create is a conflict.
+  ProviderSetting again = contract::setting("tnt_a", "github");
+  again.mode = "your-own";
+  CHECK(f.run(f.store->put_provider_setting(again)).is(Errc::conflict));
+  // An update at the current version applies; at a stale one it conflicts.
+  ProviderSetting next = v1.value();
+  next.mode = "your-own";
+  auto v2 = f.run(f.store->put_provider_setting(next));
+  REQUIRE(v2.ok());
+  CHECK(v2->version == 2);
+  ProviderSetting stale = v1.value();
+  stale.client_id = "late";
+  CHECK(f.run(f.store->put_provider_setting(stale)).is(Errc::conflict));
+  auto got = f.run(f.store->get_provider_setting("tnt_a", "github"));
+  REQUIRE(got.ok());
+  CHECK(got->mode == std::optional<std::string>("your-own"));
+  CHECK(got->client_id.empty());
+  // An update of a setting that was never created, and a setting for no tenant.
+  ProviderSetting ghost = contract::setting("tnt_a", "slack");
+  ghost.version = 3;
+  CHECK(f.run(f.store->put_provider_setting(ghost)).is(Errc::not_found));
+  ProviderSetting orphan = contract::setting("tnt_nobody", "github");
+  CHECK(f.run(f.store->put_provider_setting(orphan)).is(Errc::not_found));
+}
+
 #define TOLLGATE_STORE_CONTRACT(Backend)                                       \
+  TEST_CASE_TEMPLATE_INVOKE(store_setting_round_trip, Backend);                \
+  TEST_CASE_TEMPLATE_INVOKE(store_setting_cas, Backend);                       \
   TEST_CASE_TEMPLATE_INVOKE(store_tenant_round_trip, Backend);                 \
   TEST_CASE_TEMPLATE_INVOKE(store_tenant_missing, Backend);                    \
   TEST_CASE_TEMPLATE_INVOKE(store_tenant_duplicate, Backend);                  \
