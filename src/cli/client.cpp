@@ -13,15 +13,19 @@
 namespace tollgate::cli {
 namespace {
 
+// A verb is a group and one or more words: `tenants list`, `oauth mode`,
+// `oauth providers list`. Adding a verb (to a new group, or a new word in one)
+// is one entry here and its function in verbs.hpp.
 struct Verb {
   std::string_view group;
-  std::string_view name;
+  std::string_view name;      // the words after the group, space-separated: "list", "providers list"
   std::string_view synopsis;  // arguments and the verb's own options
   std::string_view summary;
   std::size_t arguments;      // positional arguments, exactly
   std::string_view argument_names;
-  std::set<std::string> valued;  // beyond the common options; "tenant" sends --tenant as Tollgate-Tenant
+  std::set<std::string> valued;    // beyond the common options; "tenant" sends --tenant as Tollgate-Tenant
   std::set<std::string> flags;
+  std::set<std::string> required;  // valued options the verb cannot run without
   void (*run)(Session&, const Args&);
 };
 
@@ -31,47 +35,87 @@ const std::set<std::string> kCommonFlags{"json"};
 const std::vector<Verb>& verb_table() {
   static const std::vector<Verb> table{
       {"tenants", "create", "NAME [--allowed-redirect-origin ORIGIN]...", "create a tenant", 1, "NAME",
-       {"allowed-redirect-origin"}, {}, verbs::tenants_create},
-      {"tenants", "list", "", "list the tenants", 0, "", {}, {}, verbs::tenants_list},
-      {"keys", "create", "TENANT", "create an API key for a tenant; prints the key once", 1, "TENANT", {}, {},
+       {"allowed-redirect-origin"}, {}, {}, verbs::tenants_create},
+      {"tenants", "list", "", "list the tenants", 0, "", {}, {}, {}, verbs::tenants_list},
+      {"keys", "create", "TENANT", "create an API key for a tenant; prints the key once", 1, "TENANT", {}, {}, {},
        verbs::keys_create},
-      {"keys", "list", "TENANT", "list a tenant's API keys", 1, "TENANT", {}, {}, verbs::keys_list},
-      {"keys", "revoke", "KEY_ID", "revoke an API key", 1, "KEY_ID", {}, {}, verbs::keys_revoke},
+      {"keys", "list", "TENANT", "list a tenant's API keys", 1, "TENANT", {}, {}, {}, verbs::keys_list},
+      {"keys", "revoke", "KEY_ID", "revoke an API key", 1, "KEY_ID", {}, {}, {}, verbs::keys_revoke},
+      {"oauth", "providers list", "[--provider-key PROVIDER] [--supports-managed]",
+       "list the provider catalog, with managed app keys and your mode", 0, "",
+       {"tenant", "provider-key"}, {"supports-managed"}, {}, verbs::providers_list},
+      {"oauth", "providers get", "PROVIDER",
+       "show one provider; managed_service_config_key - (null) means managed mode is unavailable", 1,
+       "PROVIDER", {"tenant"}, {}, {}, verbs::providers_get},
+      {"oauth", "mode", "PROVIDER [--set managed|your-own]", "show or set which OAuth app your connections use", 1,
+       "PROVIDER", {"tenant", "set"}, {}, {}, verbs::oauth_mode},
+      {"oauth", "apps set", "PROVIDER --client-id ID --client-secret-file FILE",
+       "set your own OAuth app; the secret is read from FILE, never the command line", 1, "PROVIDER",
+       {"tenant", "client-id", "client-secret-file"}, {}, {"client-id", "client-secret-file"}, verbs::apps_set},
   };
   return table;
 }
 
+// The words of a verb's name: "providers list" → {"providers", "list"}.
+std::vector<std::string_view> words_of(std::string_view name) {
+  std::vector<std::string_view> words;
+  while (!name.empty()) {
+    auto space = name.find(' ');
+    words.push_back(name.substr(0, space));
+    if (space == std::string_view::npos) break;
+    name.remove_prefix(space + 1);
+  }
+  return words;
+}
+
+bool takes_tenant(const Verb& v) { return v.valued.count("tenant") > 0; }
+
 std::string usage_of(const Verb& v) {
   std::string line = "tollgate " + std::string(v.group) + " " + std::string(v.name);
   if (!v.synopsis.empty()) line += " " + std::string(v.synopsis);
+  if (takes_tenant(v)) line += " [--tenant TENANT]";
   return line + " [--url URL] [--key KEY] [--config FILE] [--json]";
 }
 
-std::string names_in(std::string_view group) {
-  std::string out;
-  for (const auto& v : verb_table())
-    if (v.group == group) out += (out.empty() ? "" : ", ") + std::string(v.name);
-  return out;
-}
-
-const Verb& find_verb(const std::vector<std::string>& args) {
-  const std::string& group = args.at(0);
-  if (args.size() < 2 || args[1].rfind("-", 0) == 0)
-    throw UsageError("missing subcommand; expected one of: " + names_in(group) + " (see `tollgate help`)");
-  for (const auto& v : verb_table())
-    if (v.group == group && v.name == args[1]) return v;
-  throw UsageError("unknown subcommand \"" + args[1] + "\"; expected one of: " + names_in(group) +
-                   " (see `tollgate help`)");
+// Walks the verb's words after the group; `command` grows with each word
+// taken ("oauth" → "oauth providers" → "oauth providers list"), so an error
+// names as much of the command as was understood. `taken` is how many of
+// `args` name the verb (group included).
+const Verb& find_verb(const std::vector<std::string>& args, std::string& command, std::size_t& taken) {
+  std::vector<std::string_view> prefix;
+  for (taken = 1;; ++taken) {
+    std::vector<std::string_view> next;  // the words that may follow `prefix`, in table order
+    for (const auto& v : verb_table()) {
+      if (v.group != args.at(0)) continue;
+      auto words = words_of(v.name);
+      if (words.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), words.begin())) continue;
+      if (words.size() == prefix.size()) return v;
+      if (std::find(next.begin(), next.end(), words[prefix.size()]) == next.end()) next.push_back(words[prefix.size()]);
+    }
+    std::string expected;
+    for (auto w : next) expected += (expected.empty() ? "" : ", ") + std::string(w);
+    if (taken >= args.size() || args[taken].rfind("-", 0) == 0)
+      throw UsageError("missing subcommand; expected one of: " + expected + " (see `tollgate help`)");
+    if (std::find(next.begin(), next.end(), args[taken]) == next.end())
+      throw UsageError("unknown subcommand \"" + args[taken] + "\"; expected one of: " + expected +
+                       " (see `tollgate help`)");
+    prefix.push_back(args[taken]);
+    command += " " + args[taken];
+  }
 }
 
 void check_arguments(const Verb& verb, const Args& args) {
   std::size_t got = args.positionals().size();
-  if (got == verb.arguments) return;
-  // Counts only: a stray argument may be a key pasted in the wrong place.
-  std::string expected = verb.arguments == 0 ? "takes no arguments" : "expects " + std::string(verb.argument_names);
-  std::string what = got < verb.arguments ? "missing " + std::string(verb.argument_names)
-                                          : expected + ", got " + std::to_string(got) + " arguments";
-  throw UsageError(what + "; usage: " + usage_of(verb));
+  if (got != verb.arguments) {
+    // Counts only: a stray argument may be a key pasted in the wrong place.
+    std::string expected =
+        verb.arguments == 0 ? "takes no arguments" : "expects " + std::string(verb.argument_names);
+    std::string what = got < verb.arguments ? "missing " + std::string(verb.argument_names)
+                                            : expected + ", got " + std::to_string(got) + " arguments";
+    throw UsageError(what + "; usage: " + usage_of(verb));
+  }
+  for (const auto& option : verb.required)
+    if (!args.get(option)) throw UsageError("missing --" + option + "; usage: " + usage_of(verb));
 }
 
 }  // namespace
@@ -83,10 +127,11 @@ bool is_client_group(std::string_view group) {
 int run_client_verb(const std::vector<std::string>& args, const config::EnvLookup& env, std::ostream& out,
                     std::ostream& err) {
   std::string command = args.at(0);
+  bool without_tenant = false;  // a verb that takes --tenant, run without it
   try {
-    const Verb& verb = find_verb(args);
-    command += " " + std::string(verb.name);
-    std::vector<std::string> rest(args.begin() + 2, args.end());
+    std::size_t taken = 0;
+    const Verb& verb = find_verb(args, command, taken);
+    std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(taken), args.end());
     if (std::find_if(rest.begin(), rest.end(), [](const std::string& a) { return a == "--help" || a == "-h"; }) !=
         rest.end()) {
       out << "usage: " << usage_of(verb) << "\n" << verb.summary << "\n";
@@ -99,7 +144,8 @@ int run_client_verb(const std::vector<std::string>& args, const config::EnvLooku
     Args parsed(rest, valued, flags);
     check_arguments(verb, parsed);
     TargetOptions options{parsed.get("url"), parsed.get("key"), parsed.get("config"),
-                          valued.count("tenant") ? parsed.get("tenant") : std::nullopt};
+                          takes_tenant(verb) ? parsed.get("tenant") : std::nullopt};
+    without_tenant = takes_tenant(verb) && !options.tenant;
     Session session(resolve_target(options, env), parsed.flag("json"), out, err);
     verb.run(session, parsed);
     out.flush();
@@ -111,7 +157,10 @@ int run_client_verb(const std::vector<std::string>& args, const config::EnvLooku
     err << "tollgate: " << e.what() << '\n';
     return 1;
   } catch (const CommandError& e) {
-    err << "tollgate: " << e.what() << '\n';
+    std::string line = e.what();
+    // The relay's words are about its header; the user's are about the option.
+    if (without_tenant && line.find("Tollgate-Tenant") != std::string::npos) line += "; pass --tenant TENANT";
+    err << "tollgate: " << line << '\n';
     return 1;
   } catch (const std::exception& e) {  // e.g. an answer of an unexpected shape
     err << "tollgate: " << command << " failed: " << e.what() << '\n';
@@ -120,24 +169,31 @@ int run_client_verb(const std::vector<std::string>& args, const config::EnvLooku
 }
 
 std::string client_usage() {
+  constexpr std::size_t kMaxHeadWidth = 60;
   std::size_t width = 0;
   std::vector<std::pair<std::string, std::string_view>> lines;
   for (const auto& v : verb_table()) {
     std::string head = std::string(v.group) + " " + std::string(v.name);
     if (!v.synopsis.empty()) head += " " + std::string(v.synopsis);
-    width = std::max(width, head.size());
+    if (head.size() <= kMaxHeadWidth) width = std::max(width, head.size());
     lines.emplace_back(head, v.summary);
   }
   std::string out;
-  for (const auto& [head, summary] : lines)
-    out += "  " + head + std::string(width - head.size() + 2, ' ') + std::string(summary) + "\n";
+  for (const auto& [head, summary] : lines) {
+    if (head.size() > width)  // a long synopsis: the summary goes under it, in the summary column
+      out += "  " + head + "\n" + std::string(width + 4, ' ') + std::string(summary) + "\n";
+    else
+      out += "  " + head + std::string(width - head.size() + 2, ' ') + std::string(summary) + "\n";
+  }
   out +=
       "\nclient verbs call a running relay's REST API and accept:\n"
       "  --url URL      the relay (else TOLLGATE_URL, else http://127.0.0.1:8080)\n"
       "  --key KEY      an API key (else TOLLGATE_KEY; for a relay on this machine, else\n"
       "                 TOLLGATE_ADMIN_KEY, else the admin.key_file of --config)\n"
       "  --config FILE  the relay's config, to find its admin key file (default config/tollgate.yaml)\n"
-      "  --json         print the REST JSON instead of a table\n";
+      "  --json         print the REST JSON instead of a table\n"
+      "  --tenant T     on verbs that act for a tenant: the tenant an admin key acts for (sent as\n"
+      "                 Tollgate-Tenant); a tenant's own key needs none\n";
   return out;
 }
 

@@ -13,4 +13,10 @@ void keys_create(Session& session, const Args& args);
 void keys_list(Session& session, const Args& args);
 void keys_revoke(Session& session, const Args& args);
 
+// `tollgate oauth …` (providers.cpp, apps.cpp)
+void providers_list(Session& session, const Args& args);
+void providers_get(Session& session, const Args& args);
+void oauth_mode(Session& session, const Args& args);
+void apps_set(Session& session, const Args& args);
+
 }  // namespace tollgate::cli::verbs
