@@ -1,4 +1,4 @@
-#include "common.hpp"
+#include "tollgate/admin/rest.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -105,6 +105,40 @@ std::string format_time(store::Millis ms) {
 store::Millis now_millis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+bool managed_available(const config::Provider& p) {
+  return p.managed_service_config_key() != nullptr || p.has_deployment_credentials();
+}
+
+std::string_view default_mode(const config::Provider& p) { return managed_available(p) ? "managed" : "your-own"; }
+
+const config::Provider* find_provider(const config::Config& cfg, std::string_view key) {
+  auto it = cfg.providers.find(std::string(key));
+  return it == cfg.providers.end() ? nullptr : &it->second;
+}
+
+awaitable<std::optional<Scope>> tenant_scope(http::Exchange& ex, Services& s, bool tenant_required) {
+  auto who = co_await authenticate(ex, s);
+  if (!who) co_return std::nullopt;
+  auto header = ex.request()["Tollgate-Tenant"];
+  std::string_view tenant_header(header.data(), header.size());
+  if (who->is_admin() && tenant_header.empty() && !tenant_required) co_return Scope{*who, {}};
+  auto acting = auth::acting_tenant(*who, tenant_header);
+  if (auto* e = std::get_if<errors::Error>(&acting)) {
+    co_await ex.respond_error(e->code, e->message);
+    co_return std::nullopt;
+  }
+  std::string tenant_id = std::get<std::string>(acting);
+  if (who->is_admin()) {
+    auto t = co_await s.store.get_tenant(tenant_id);
+    if (!t) {
+      co_await respond_store_error(ex, t.error());
+      co_return std::nullopt;
+    }
+  }
+  ex.set_tenant(tenant_id);
+  co_return Scope{*who, tenant_id};
 }
 
 FieldReader::FieldReader(const json::object& object, std::vector<std::string_view> known) : object_(object) {

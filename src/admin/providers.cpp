@@ -1,6 +1,6 @@
 // The provider catalog as tenants see it, and their choice of mode and app
 // (SPEC §4: /v1/providers…).
-#include "common.hpp"
+#include "tollgate/admin/rest.hpp"
 #include "tollgate/crypto/keyring.hpp"
 #include "tollgate/http/query.hpp"
 
@@ -19,13 +19,6 @@ std::string_view auth_mode_name(AuthMode m) {
   }
   return "oauth2";
 }
-
-bool managed_available(const config::Provider& p) {
-  return p.managed_service_config_key() != nullptr || p.has_deployment_credentials();
-}
-
-// The mode a tenant gets when it has not chosen: managed when the operator offers it.
-std::string_view default_mode(const config::Provider& p) { return managed_available(p) ? "managed" : "your-own"; }
 
 json::object string_map_json(const config::StringMap& m) {
   json::object o;
@@ -88,41 +81,6 @@ json::object provider_json(const config::Provider& p, std::string_view mode,
   return out;
 }
 
-const config::Provider* find_provider(const config::Config& cfg, std::string_view key) {
-  auto it = cfg.providers.find(std::string(key));
-  return it == cfg.providers.end() ? nullptr : &it->second;
-}
-
-// The tenant a provider route acts for: a tenant key's own; the admin key's
-// Tollgate-Tenant (optional on reads: without it the admin sees defaults).
-struct Scope {
-  auth::Principal who;
-  std::string tenant_id;  // empty: admin without Tollgate-Tenant
-};
-
-awaitable<std::optional<Scope>> scope(http::Exchange& ex, Services& s, bool tenant_required) {
-  auto who = co_await authenticate(ex, s);
-  if (!who) co_return std::nullopt;
-  auto header = ex.request()["Tollgate-Tenant"];
-  std::string_view tenant_header(header.data(), header.size());
-  if (who->is_admin() && tenant_header.empty() && !tenant_required) co_return Scope{*who, {}};
-  auto acting = auth::acting_tenant(*who, tenant_header);
-  if (auto* e = std::get_if<errors::Error>(&acting)) {
-    co_await ex.respond_error(e->code, e->message);
-    co_return std::nullopt;
-  }
-  std::string tenant_id = std::get<std::string>(acting);
-  if (who->is_admin()) {
-    auto t = co_await s.store.get_tenant(tenant_id);
-    if (!t) {
-      co_await respond_store_error(ex, t.error());
-      co_return std::nullopt;
-    }
-  }
-  ex.set_tenant(tenant_id);
-  co_return Scope{*who, tenant_id};
-}
-
 awaitable<std::optional<store::ProviderSetting>> load_setting(http::Exchange& ex, Services& s, const Scope& sc,
                                                               std::string_view provider, bool& failed) {
   failed = false;
@@ -141,7 +99,7 @@ std::string_view mode_of(const config::Provider& p, const std::optional<store::P
 }
 
 awaitable<void> list_providers(http::Exchange& ex, Services& s) {
-  auto sc = co_await scope(ex, s, false);
+  auto sc = co_await tenant_scope(ex, s, false);
   if (!sc) co_return;
   std::map<std::string, store::ProviderSetting> settings;
   if (!sc->tenant_id.empty()) {
@@ -166,7 +124,7 @@ awaitable<void> list_providers(http::Exchange& ex, Services& s) {
 }
 
 awaitable<void> get_provider(http::Exchange& ex, Services& s) {
-  auto sc = co_await scope(ex, s, false);
+  auto sc = co_await tenant_scope(ex, s, false);
   if (!sc) co_return;
   const auto* p = find_provider(ex.config(), ex.param("key"));
   if (!p) co_return co_await ex.respond_error(Code::provider_not_found, "no provider with that key in the catalog");
@@ -177,7 +135,7 @@ awaitable<void> get_provider(http::Exchange& ex, Services& s) {
 }
 
 awaitable<void> get_mode(http::Exchange& ex, Services& s) {
-  auto sc = co_await scope(ex, s, true);
+  auto sc = co_await tenant_scope(ex, s, true);
   if (!sc) co_return;
   const auto* p = find_provider(ex.config(), ex.param("key"));
   if (!p) co_return co_await ex.respond_error(Code::provider_not_found, "no provider with that key in the catalog");
@@ -218,7 +176,7 @@ awaitable<std::optional<store::ProviderSetting>> update_setting(http::Exchange& 
 }
 
 awaitable<void> put_mode(http::Exchange& ex, Services& s) {
-  auto sc = co_await scope(ex, s, true);
+  auto sc = co_await tenant_scope(ex, s, true);
   if (!sc) co_return;
   auto body = co_await read_json_object(ex);
   if (!body) co_return;
@@ -238,7 +196,7 @@ awaitable<void> put_mode(http::Exchange& ex, Services& s) {
 }
 
 awaitable<void> put_app(http::Exchange& ex, Services& s) {
-  auto sc = co_await scope(ex, s, true);
+  auto sc = co_await tenant_scope(ex, s, true);
   if (!sc) co_return;
   auto body = co_await read_json_object(ex);
   if (!body) co_return;

@@ -1,7 +1,7 @@
 // Tenants and their API keys (SPEC §4).
 #include <boost/url/parse.hpp>
 
-#include "common.hpp"
+#include "tollgate/admin/rest.hpp"
 #include "tollgate/crypto/hash.hpp"
 #include "tollgate/crypto/random.hpp"
 

@@ -1,5 +1,5 @@
 #pragma once
-// What every REST handler here shares: authentication, strict JSON input,
+// What every REST handler shares (admin and connect): authentication, strict JSON input,
 // store errors mapped to SPEC §4 codes, pagination, JSON output.
 #include <optional>
 #include <string>
@@ -45,6 +45,21 @@ json::object page_json(json::array data, const std::string& next_cursor);
 // RFC 3339 UTC, seconds precision: 2026-11-22T01:02:03Z
 std::string format_time(store::Millis ms);
 store::Millis now_millis();
+
+// Whether the operator offers managed mode for the provider (an enabled app
+// or deployment credentials), and the mode a tenant gets when it has not chosen.
+bool managed_available(const config::Provider& p);
+std::string_view default_mode(const config::Provider& p);
+const config::Provider* find_provider(const config::Config& cfg, std::string_view key);
+
+// The tenant a tenant-scoped route acts for: a tenant key's own; the admin
+// key's Tollgate-Tenant (checked to exist). With tenant_required false the admin
+// may omit it (tenant_id is then empty). On failure answers and returns nullopt.
+struct Scope {
+  auth::Principal who;
+  std::string tenant_id;
+};
+awaitable<std::optional<Scope>> tenant_scope(http::Exchange& ex, Services& s, bool tenant_required);
 
 // Strict reading of a request object: every field must be known and of the
 // right type. Collects the first problem; callers check problem() once.
