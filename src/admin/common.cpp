@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "tollgate/http/query.hpp"
+#include "tollgate/oauth/apps.hpp"
 
 namespace tollgate::admin {
 
@@ -107,9 +108,7 @@ store::Millis now_millis() {
       .count();
 }
 
-bool managed_available(const config::Provider& p) {
-  return p.managed_service_config_key() != nullptr || p.has_deployment_credentials();
-}
+bool managed_available(const config::Provider& p) { return oauth::managed_available(p); }
 
 std::string_view default_mode(const config::Provider& p) { return managed_available(p) ? "managed" : "your-own"; }
 

@@ -52,6 +52,19 @@ const std::vector<Verb>& verb_table() {
       {"oauth", "apps set", "PROVIDER --client-id ID --client-secret-file FILE",
        "set your own OAuth app; the secret is read from FILE, never the command line", 1, "PROVIDER",
        {"tenant", "client-id", "client-secret-file"}, {}, {"client-id", "client-secret-file"}, verbs::apps_set},
+      {"oauth", "connect",
+       "PROVIDER [--scopes a,b] [--user EXTERNAL_ID] [--param name=value]... [--redirect-url URL] "
+       "[--auth-method oauth|api_key]",
+       "start connecting an account: prints the link to open, waits until it ends, prints the outcome", 1,
+       "PROVIDER", {"tenant", "scopes", "user", "param", "redirect-url", "auth-method"}, {}, {},
+       verbs::oauth_connect},
+      {"oauth", "status", "[--provider PROVIDER] [--user EXTERNAL_ID]",
+       "list connections (auth configs) with their status and scopes", 0, "", {"tenant", "provider", "user"}, {}, {},
+       verbs::oauth_status},
+      {"oauth", "token", "AUTH_CONFIG", "print a valid access token (your-own mode only; managed refuses)", 1,
+       "AUTH_CONFIG", {"tenant"}, {}, {}, verbs::oauth_token},
+      {"oauth", "disconnect", "AUTH_CONFIG", "revoke a connection at the provider and mark it revoked", 1,
+       "AUTH_CONFIG", {"tenant"}, {}, {}, verbs::oauth_disconnect},
   };
   return table;
 }

@@ -11,6 +11,8 @@
 #include "tollgate/admin/health.hpp"
 #include "tollgate/auth/admin_key.hpp"
 #include "tollgate/auth/principal.hpp"
+#include "tollgate/connect/connect.hpp"
+#include "tollgate/upstream/clients.hpp"
 #include "tollgate/config/live.hpp"
 #include "tollgate/config/load.hpp"
 #include "tollgate/crypto/encoding.hpp"
@@ -23,6 +25,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <thread>
 
 namespace tollgate::cli {
 namespace {
@@ -86,6 +92,33 @@ std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::optional<std::string>(v) : std::nullopt;
 }
+
+// A thread of its own for periodic jobs, stopped before the store goes away.
+class Housekeeping {
+ public:
+  explicit Housekeeping(store::Store& store) : store_(store) {
+    boost::asio::co_spawn(ctx_, run(), boost::asio::detached);
+    thread_ = std::thread([this] { ctx_.run(); });
+  }
+  ~Housekeeping() {
+    ctx_.stop();
+    thread_.join();
+  }
+
+ private:
+  boost::asio::awaitable<void> run() {
+    boost::asio::steady_timer timer(ctx_);
+    for (;;) {
+      timer.expires_after(std::chrono::seconds(5));
+      co_await timer.async_wait(boost::asio::use_awaitable);
+      auto changed = co_await connect::sweep_expired_sessions(store_);
+      if (changed) ops::log_info("expired setup sessions", {{"count", changed}});
+    }
+  }
+  store::Store& store_;
+  boost::asio::io_context ctx_;
+  std::thread thread_;
+};
 
 void print_diagnostics(const config::LoadResult& result, std::ostream& out) {
   for (const auto& d : result.diagnostics) out << d.format() << '\n';
@@ -154,6 +187,14 @@ int serve(const std::filesystem::path& config_file) {
   admin::add_health_routes(*router, *store);
   admin::add_tenant_routes(*router, services);
   admin::add_provider_routes(*router, services);
+  admin::add_auth_config_routes(*router, services);
+  upstream::UpstreamClients upstream_clients;
+  oauth::RefreshCoordinator refresh_coordinator(*store, keyring, upstream_clients);
+  connect::ConnectServices connect_services{services, upstream_clients, refresh_coordinator};
+  connect::add_connect_routes(*router, connect_services);
+  // Housekeeping off the workers: the setup-session sweep (reads also expire
+  // overdue sessions; the sweep makes lists agree).
+  Housekeeping housekeeping(*store);
 
   http::Server server(live, router);
   std::uint16_t port = 0;

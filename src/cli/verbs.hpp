@@ -18,5 +18,9 @@ void providers_list(Session& session, const Args& args);
 void providers_get(Session& session, const Args& args);
 void oauth_mode(Session& session, const Args& args);
 void apps_set(Session& session, const Args& args);
+void oauth_connect(Session& session, const Args& args);  // connect.cpp
+void oauth_status(Session& session, const Args& args);   // auth_configs.cpp
+void oauth_token(Session& session, const Args& args);
+void oauth_disconnect(Session& session, const Args& args);
 
 }  // namespace tollgate::cli::verbs

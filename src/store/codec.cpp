@@ -1,6 +1,8 @@
 #include "codec.hpp"
 
 #include <limits>
+#include <map>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -43,6 +45,26 @@ class FieldReader {
       if (!item.is_string()) return wrong(key, "an array of strings");
       out.emplace_back(item.get_string());
     }
+  }
+
+  // A JSON object of strings.
+  void text_map(std::string_view key, std::map<std::string, std::string>& out) {
+    const json::value* v = find(key);
+    if (!v) return;
+    if (!v->is_object()) return wrong(key, "an object of strings");
+    out.clear();
+    for (const auto& item : v->get_object()) {
+      if (!item.value().is_string()) return wrong(key, "an object of strings");
+      out.emplace(std::string(item.key()), std::string(item.value().get_string()));
+    }
+  }
+
+  // Bytes kept as base64 text (sealed values).
+  void bytes(std::string_view key, std::string& out) {
+    std::string encoded;
+    text(key, encoded);
+    if (auto raw = crypto::base64_decode(encoded)) out = std::move(*raw);
+    else wrong(key, "base64");
   }
 
   void count(std::string_view key, std::uint64_t& out) {
@@ -137,6 +159,18 @@ void put_optional(json::object& out, std::string_view key, const std::optional<T
   if (value) out[key] = *value;
 }
 
+json::array array_of(const std::vector<std::string>& texts) {
+  json::array out;
+  for (const auto& text : texts) out.emplace_back(text);
+  return out;
+}
+
+json::object object_of(const std::map<std::string, std::string>& texts) {
+  json::object out;
+  for (const auto& [key, value] : texts) out[key] = value;
+  return out;
+}
+
 Error corrupt(std::string_view what, const std::string& problem) {
   return Error{Errc::corrupt, "stored " + std::string(what) + " does not decode: " + problem};
 }
@@ -183,6 +217,60 @@ std::string encode(const ProviderSetting& s) {
   out["client_secret_sealed"] = crypto::base64_encode(s.client_secret_sealed);
   out["updated_at"] = s.updated_at;
   out["version"] = s.version;
+  return json::serialize(out);
+}
+
+std::string encode(const SetupSession& s) {
+  json::object out;
+  out["id"] = s.id;
+  out["tenant_id"] = s.tenant_id;
+  out["provider"] = s.provider;
+  out["auth_method"] = s.auth_method;
+  out["status"] = s.status;
+  out["mode"] = s.mode;
+  out["external_user_id"] = s.external_user_id;
+  out["scopes"] = array_of(s.scopes);
+  out["redirect_url"] = s.redirect_url;
+  out["connection_params"] = object_of(s.connection_params);
+  out["metadata_json"] = s.metadata_json;
+  out["auth_config_id"] = s.auth_config_id;
+  out["error_code"] = s.error_code;
+  out["error_message"] = s.error_message;
+  out["connect_token_hash"] = s.connect_token_hash;
+  out["connect_token_sealed"] = crypto::base64_encode(s.connect_token_sealed);
+  out["browser_hash"] = s.browser_hash;
+  out["state_hash"] = s.state_hash;
+  out["pkce_verifier_sealed"] = crypto::base64_encode(s.pkce_verifier_sealed);
+  out["expires_at"] = s.expires_at;
+  out["created_at"] = s.created_at;
+  out["updated_at"] = s.updated_at;
+  out["version"] = s.version;
+  return json::serialize(out);
+}
+
+std::string encode(const AuthConfig& c) {
+  json::object out;
+  out["id"] = c.id;
+  out["tenant_id"] = c.tenant_id;
+  out["provider"] = c.provider;
+  out["external_user_id"] = c.external_user_id;
+  out["status"] = c.status;
+  out["mode"] = c.mode;
+  out["app"] = c.app;
+  out["scopes_granted"] = array_of(c.scopes_granted);
+  out["connection_params"] = object_of(c.connection_params);
+  out["metadata_json"] = c.metadata_json;
+  out["access_token_sealed"] = crypto::base64_encode(c.access_token_sealed);
+  out["refresh_token_sealed"] = crypto::base64_encode(c.refresh_token_sealed);
+  out["api_key_sealed"] = crypto::base64_encode(c.api_key_sealed);
+  out["client_id"] = c.client_id;
+  out["client_secret_sealed"] = crypto::base64_encode(c.client_secret_sealed);
+  put_optional(out, "expires_at", c.expires_at);
+  put_optional(out, "last_refreshed_at", c.last_refreshed_at);
+  put_optional(out, "last_used_at", c.last_used_at);
+  out["created_at"] = c.created_at;
+  out["updated_at"] = c.updated_at;
+  out["version"] = c.version;
   return json::serialize(out);
 }
 
@@ -252,6 +340,74 @@ Result<ProviderSetting> decode_provider_setting(std::string_view text) {
   r.count("version", s.version);
   if (!r.problem().empty()) return corrupt("provider setting", r.problem());
   return s;
+}
+
+Result<SetupSession> decode_setup_session(std::string_view text) {
+  json::value storage;
+  std::string problem;
+  const json::object* object = parse_object(text, storage, problem);
+  if (!object) return corrupt("setup session", problem);
+
+  SetupSession s;
+  FieldReader r(*object);
+  r.required_text("id", s.id);
+  r.text("tenant_id", s.tenant_id);
+  r.text("provider", s.provider);
+  r.text("auth_method", s.auth_method);
+  r.text("status", s.status);
+  r.text("mode", s.mode);
+  r.text("external_user_id", s.external_user_id);
+  r.texts("scopes", s.scopes);
+  r.text("redirect_url", s.redirect_url);
+  r.text_map("connection_params", s.connection_params);
+  r.text("metadata_json", s.metadata_json);
+  r.text("auth_config_id", s.auth_config_id);
+  r.text("error_code", s.error_code);
+  r.text("error_message", s.error_message);
+  r.text("connect_token_hash", s.connect_token_hash);
+  r.bytes("connect_token_sealed", s.connect_token_sealed);
+  r.text("browser_hash", s.browser_hash);
+  r.text("state_hash", s.state_hash);
+  r.bytes("pkce_verifier_sealed", s.pkce_verifier_sealed);
+  r.millis("expires_at", s.expires_at);
+  r.millis("created_at", s.created_at);
+  r.millis("updated_at", s.updated_at);
+  r.count("version", s.version);
+  if (!r.problem().empty()) return corrupt("setup session", r.problem());
+  return s;
+}
+
+Result<AuthConfig> decode_auth_config(std::string_view text) {
+  json::value storage;
+  std::string problem;
+  const json::object* object = parse_object(text, storage, problem);
+  if (!object) return corrupt("auth config", problem);
+
+  AuthConfig c;
+  FieldReader r(*object);
+  r.required_text("id", c.id);
+  r.text("tenant_id", c.tenant_id);
+  r.text("provider", c.provider);
+  r.text("external_user_id", c.external_user_id);
+  r.text("status", c.status);
+  r.text("mode", c.mode);
+  r.text("app", c.app);
+  r.texts("scopes_granted", c.scopes_granted);
+  r.text_map("connection_params", c.connection_params);
+  r.text("metadata_json", c.metadata_json);
+  r.bytes("access_token_sealed", c.access_token_sealed);
+  r.bytes("refresh_token_sealed", c.refresh_token_sealed);
+  r.bytes("api_key_sealed", c.api_key_sealed);
+  r.text("client_id", c.client_id);
+  r.bytes("client_secret_sealed", c.client_secret_sealed);
+  r.millis("expires_at", c.expires_at);
+  r.millis("last_refreshed_at", c.last_refreshed_at);
+  r.millis("last_used_at", c.last_used_at);
+  r.millis("created_at", c.created_at);
+  r.millis("updated_at", c.updated_at);
+  r.count("version", c.version);
+  if (!r.problem().empty()) return corrupt("auth config", r.problem());
+  return c;
 }
 
 }  // namespace tollgate::store::codec

@@ -17,9 +17,13 @@ namespace tollgate::store::codec {
 std::string encode(const Tenant& tenant);
 std::string encode(const ApiKey& key);
 std::string encode(const ProviderSetting& setting);  // the sealed secret as base64
+std::string encode(const SetupSession& session);     // the sealed connect token and PKCE verifier as base64
+std::string encode(const AuthConfig& config);        // every sealed secret as base64
 
 Result<Tenant> decode_tenant(std::string_view json);
 Result<ApiKey> decode_api_key(std::string_view json);
 Result<ProviderSetting> decode_provider_setting(std::string_view json);
+Result<SetupSession> decode_setup_session(std::string_view json);
+Result<AuthConfig> decode_auth_config(std::string_view json);
 
 }  // namespace tollgate::store::codec

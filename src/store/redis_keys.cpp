@@ -121,5 +121,72 @@ return {'OK'}
   return s;
 }
 
+const Script& create_record() {
+  static const Script s = make(R"lua(
+-- tollgate create_record
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('HGET', KEYS[2], 'body') == ARGV[1] then return {'OK'} end
+  return {'CONFLICT_ID'}
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then return {'CONFLICT_ID'} end
+redis.call('HSET', KEYS[2], 'body', ARGV[1], 'version', ARGV[2], 'created_at', ARGV[3])
+redis.call('ZADD', KEYS[3], 0, ARGV[4])
+redis.call('SET', KEYS[4], ARGV[5])
+return {'OK'}
+)lua");
+  return s;
+}
+
+const Script& create_session() {
+  static const Script s = make(R"lua(
+-- tollgate create_session
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('HGET', KEYS[2], 'body') == ARGV[1] then return {'OK'} end
+  return {'CONFLICT_ID'}
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then return {'CONFLICT_ID'} end
+if ARGV[7] ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then return {'CONFLICT_STATE'} end
+redis.call('HSET', KEYS[2], 'body', ARGV[1], 'version', ARGV[2], 'created_at', ARGV[3], 'state_hash', ARGV[7])
+redis.call('ZADD', KEYS[3], 0, ARGV[4])
+redis.call('SET', KEYS[4], ARGV[5])
+if ARGV[7] ~= '' then redis.call('SET', KEYS[5], ARGV[6]) end
+if ARGV[8] == 'pending' then redis.call('ZADD', KEYS[6], ARGV[9], ARGV[10]) end
+return {'OK'}
+)lua");
+  return s;
+}
+
+const Script& update_session() {
+  static const Script s = make(R"lua(
+-- tollgate update_session
+local current = redis.call('HMGET', KEYS[1], 'version', 'created_at', 'body', 'state_hash')
+if not current[1] then return {'NOT_FOUND'} end
+if current[1] == ARGV[1] then
+  if current[2] ~= ARGV[4] then return {'CREATED_AT', current[2] or ''} end
+  if (current[4] or '') ~= ARGV[5] then return {'STATE_MOVED'} end
+  if ARGV[6] ~= '' and ARGV[6] ~= ARGV[5] then
+    local owner = redis.call('GET', KEYS[3])
+    if owner and owner ~= ARGV[7] then return {'CONFLICT_STATE'} end
+  end
+  if ARGV[5] ~= '' and ARGV[5] ~= ARGV[6] and redis.call('GET', KEYS[2]) == ARGV[7] then
+    redis.call('DEL', KEYS[2])
+  end
+  if ARGV[6] ~= '' then redis.call('SET', KEYS[3], ARGV[7]) end
+  redis.call('HSET', KEYS[1], 'version', ARGV[2], 'body', ARGV[3], 'state_hash', ARGV[6])
+  if ARGV[8] == 'pending' then
+    redis.call('ZADD', KEYS[4], ARGV[9], ARGV[10])
+  else
+    redis.call('ZREM', KEYS[4], ARGV[10])
+  end
+  return {'OK'}
+end
+if current[1] == ARGV[2] and current[3] == ARGV[3] then return {'OK'} end
+return {'CONFLICT', current[1]}
+)lua");
+  return s;
+}
+
 }  // namespace scripts
 }  // namespace tollgate::store::redis

@@ -12,9 +12,19 @@
 //   P{<tenant>}:key:<key id>       hash  body, version, created_at
 //   P{<tenant>}:provider:<key>     hash  body, version (the tenant's mode and app for a provider)
 //   P{<tenant>}:providers          set   the providers the tenant has a setting for
+//   P{<tenant>}:session:<id>       hash  body, version, created_at, state_hash (a setup session)
+//   P{<tenant>}:sessions           zset  the tenant's setup sessions, members index_member(created_at, id)
+//   P{<tenant>}:auth:<id>          hash  body, version, created_at (an auth config)
+//   P{<tenant>}:auths              zset  the tenant's auth configs, members index_member(created_at, id)
 //   P{idx}:tenants                 zset  every tenant, members index_member(created_at, tenant id)
 //   P{idx}:key_id:<key id>         string  the key's tenant id (get_api_key by id alone)
 //   P{idx}:key_hash:<hash>         string  "<tenant id> <key id>" (find_api_key_by_hash)
+//   P{idx}:session_id:<id>         string  the setup session's tenant id (get_setup_session by id alone)
+//   P{idx}:session_state:<hash>    string  "<tenant id> <session id>" of the session whose state_hash this is
+//                                          (none for an empty state_hash; moved by the update script)
+//   P{idx}:pending_sessions        zset  the ids of pending setup sessions, scored by expires_at
+//                                        (present iff status is pending; list_expired_setup_sessions)
+//   P{idx}:auth_id:<id>            string  the auth config's tenant id (get_auth_config by id alone)
 //
 // Lists are sorted sets whose members all have score 0 and are read with
 // ZRANGEBYLEX: a member is the created_at as 20 zero-padded digits (offset by
@@ -23,8 +33,13 @@
 // position is the exclusive lower bound "(<member>".
 //
 // Writes are single Lua scripts (EVALSHA, falling back to EVAL on NOSCRIPT), so
-// a record and its indexes change together or not at all. Under Cluster:
-//   - cas_update touches one record: it stays as it is;
+// a record and its indexes change together or not at all. Lists of setup
+// sessions and auth configs are filtered by the store as it reads the index
+// (status, provider and external user are in the body): it reads on until it
+// has one match more than the page or the index ends, so a next_cursor means
+// that a match follows, as in SQLite (a filter that matches few records reads
+// much of the tenant's index, in batches of up to 1000). Under Cluster:
+//   - cas_update touches one record: it stays as it is (update_auth_config uses it);
 //   - create_tenant touches {<tenant>} and {idx}: it would split into the
 //     record write (slot of the tenant) followed by an idempotent ZADD to
 //     P{idx}:tenants (a crash between leaves a tenant missing from lists until
@@ -32,7 +47,16 @@
 //   - create_api_key touches {<tenant>} and {idx}: it would split into claiming
 //     P{idx}:key_id and P{idx}:key_hash (SET NX in one {idx} script), then
 //     writing the record and P{<tenant>}:keys (one {<tenant>} script), releasing
-//     the claims if the tenant is missing.
+//     the claims if the tenant is missing;
+//   - create_auth_config is create_api_key without the hash claim;
+//   - create_session claims P{idx}:session_id and P{idx}:session_state like
+//     create_api_key, then writes the record and P{<tenant>}:sessions, then adds
+//     the id to P{idx}:pending_sessions (an idempotent ZADD);
+//   - update_session would be the record's compare-and-set (its {<tenant>} slot)
+//     followed by an idempotent {idx} script moving the state mapping and the
+//     pending entry to what the record now says. Every key it touches, including
+//     the old state mapping (which the store reads from the record first), is
+//     named in KEYS already.
 // Reads are plain single-key commands, pipelined: they need no change.
 #include <optional>
 #include <string>
@@ -55,9 +79,23 @@ class Keys {
     return tagged(tenant_id) + ":provider:" + std::string(provider);
   }
   std::string provider_settings(std::string_view tenant_id) const { return tagged(tenant_id) + ":providers"; }
+  std::string setup_session(std::string_view tenant_id, std::string_view id) const {
+    return tagged(tenant_id) + ":session:" + std::string(id);
+  }
+  std::string setup_sessions(std::string_view tenant_id) const { return tagged(tenant_id) + ":sessions"; }
+  std::string auth_config(std::string_view tenant_id, std::string_view id) const {
+    return tagged(tenant_id) + ":auth:" + std::string(id);
+  }
+  std::string auth_configs(std::string_view tenant_id) const { return tagged(tenant_id) + ":auths"; }
   std::string tenants_index() const { return prefix_ + "{idx}:tenants"; }
   std::string key_by_id(std::string_view key_id) const { return prefix_ + "{idx}:key_id:" + std::string(key_id); }
   std::string key_by_hash(std::string_view hash) const { return prefix_ + "{idx}:key_hash:" + std::string(hash); }
+  std::string session_by_id(std::string_view id) const { return prefix_ + "{idx}:session_id:" + std::string(id); }
+  std::string session_by_state(std::string_view state_hash) const {
+    return prefix_ + "{idx}:session_state:" + std::string(state_hash);
+  }
+  std::string pending_sessions() const { return prefix_ + "{idx}:pending_sessions"; }
+  std::string auth_by_id(std::string_view id) const { return prefix_ + "{idx}:auth_id:" + std::string(id); }
 
  private:
   std::string tagged(std::string_view tenant_id) const { return prefix_ + "{" + std::string(tenant_id) + "}"; }
@@ -92,6 +130,29 @@ const Script& cas_update();
 // for a resend that did apply), {"NO_TENANT"}, {"NOT_FOUND"} or {"CONFLICT", stored version}.
 // One tenant's keys only: unchanged under Cluster.
 const Script& put_setting();
+// KEYS: tenant record, record, the tenant's index, id index. ARGV: body, version,
+// created_at, index member, tenant id. Answers {"OK"} (also for a resend that did
+// apply: same body), {"NOT_FOUND"} (no such tenant) or {"CONFLICT_ID"}. For auth configs.
+const Script& create_record();
+// KEYS: tenant record, session record, the tenant's session index, session_id
+// index, session_state index of the session's state_hash, pending_sessions.
+// ARGV: body, version, created_at, index member, tenant id, "<tenant id> <session
+// id>", state_hash ("" = none), status, expires_at, session id. Answers {"OK"}
+// (also for a resend that did apply: same body), {"NOT_FOUND"} (no such tenant),
+// {"CONFLICT_ID"} or {"CONFLICT_STATE"} (another session has that state_hash).
+const Script& create_session();
+// Compare-and-set of a setup session that keeps its indexes in step.
+// KEYS: session record, session_state index of the old state_hash (any key when
+// it is ""), session_state index of the new state_hash (likewise), pending_sessions.
+// ARGV: expected version, new version, new body, the body's created_at, the old
+// state_hash the caller read, the new state_hash, "<tenant id> <session id>",
+// new status, new expires_at, session id.
+// Answers {"OK"} (also for a resend that did apply: at the new version with the
+// same body), {"NOT_FOUND"}, {"CONFLICT", stored version}, {"CREATED_AT", stored
+// created_at}, {"STATE_MOVED"} (the stored state_hash is not the one the caller
+// read: read again) or {"CONFLICT_STATE"} (another session has the new state_hash);
+// nothing is written unless the answer is OK.
+const Script& update_session();
 }  // namespace scripts
 
 }  // namespace tollgate::store::redis

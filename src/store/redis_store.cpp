@@ -47,6 +47,30 @@ Result<ProviderSetting> decode<ProviderSetting>(std::string_view body) {
   return codec::decode_provider_setting(body);
 }
 
+template <>
+Result<SetupSession> decode<SetupSession>(std::string_view body) {
+  return codec::decode_setup_session(body);
+}
+template <>
+Result<AuthConfig> decode<AuthConfig>(std::string_view body) {
+  return codec::decode_auth_config(body);
+}
+
+// A list filter: each non-empty field must equal the record's.
+template <typename Filter, typename T>
+bool matches(const Filter& filter, const T& record) {
+  return (filter.status.empty() || record.status == filter.status) &&
+         (filter.provider.empty() || record.provider == filter.provider) &&
+         (filter.external_user_id.empty() || record.external_user_id == filter.external_user_id);
+}
+
+// "<tenant id> <record id>", as the state index keeps it; empty parts when malformed.
+std::pair<std::string, std::string> split_owner(std::string_view text) {
+  const auto space = text.find(' ');
+  if (space == std::string_view::npos) return {};
+  return {std::string(text.substr(0, space)), std::string(text.substr(space + 1))};
+}
+
 Error with_context(Error error, std::string_view operation) {
   error.message = std::string(operation) + ": " + error.message;
   return error;
@@ -81,6 +105,11 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
 // One more than this is asked for, to know whether another page follows.
 constexpr std::size_t kMaxPage = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max() - 1);
 constexpr int kMaxRevokeRounds = 16;
+// Reads and compare-and-set attempts of one update_setup_session that finds the record moving under it.
+constexpr int kMaxUpdateRounds = 8;
+// Index members read per round trip by a filtered list.
+constexpr std::size_t kMinListBatch = 64;
+constexpr std::size_t kMaxListBatch = 1000;
 
 class RedisStoreImpl final : public RedisStore {
  public:
@@ -257,6 +286,221 @@ class RedisStoreImpl final : public RedisStore {
     co_return unexpected(op, reply.value());
   }
 
+  // ---- setup sessions ------------------------------------------------------------
+
+  Task<SetupSession> create_setup_session(SetupSession session) override {
+    constexpr std::string_view op = "create_setup_session";
+    session.version = 1;
+    Argv keys = {keys_.tenant(session.tenant_id),
+                 keys_.setup_session(session.tenant_id, session.id),
+                 keys_.setup_sessions(session.tenant_id),
+                 keys_.session_by_id(session.id),
+                 keys_.session_by_state(session.state_hash),
+                 keys_.pending_sessions()};
+    Argv args = {codec::encode(session),
+                 "1",
+                 std::to_string(session.created_at),
+                 redis::index_member(session.created_at, session.id),
+                 session.tenant_id,
+                 session.tenant_id + " " + session.id,
+                 session.state_hash,
+                 session.status,
+                 std::to_string(session.expires_at),
+                 session.id};
+    auto reply = co_await eval(op, redis::scripts::create_session(), std::move(keys), std::move(args));
+    if (!reply) co_return reply.error();
+    const std::string word = answer_of(reply.value());
+    if (word == "OK") co_return session;
+    if (word == "NOT_FOUND") co_return Error{Errc::not_found, "create_setup_session: no tenant " + session.tenant_id};
+    if (word == "CONFLICT_ID") {
+      co_return Error{Errc::conflict, "create_setup_session: setup session " + session.id + " already exists"};
+    }
+    if (word == "CONFLICT_STATE") {
+      co_return Error{Errc::conflict, "create_setup_session: a setup session with the same state exists"};
+    }
+    co_return unexpected(op, reply.value());
+  }
+
+  Task<SetupSession> get_setup_session(std::string id) override {
+    auto record_key = [this, id](const std::string& tenant_id) { return keys_.setup_session(tenant_id, id); };
+    std::string owner = keys_.session_by_id(id);
+    co_return co_await read_via_owner<SetupSession>("get_setup_session", std::move(owner), record_key,
+                                                    "no setup session " + id);
+  }
+
+  Task<SetupSession> find_setup_session_by_state(std::string state_hash) override {
+    constexpr std::string_view op = "find_setup_session_by_state";
+    const std::string missing = "no setup session with that state";
+    if (state_hash.empty()) co_return Error{Errc::not_found, std::string(op) + ": " + missing};
+    Argv argv = {"GET", keys_.session_by_state(state_hash)};
+    auto owner = co_await command(op, std::move(argv));
+    if (!owner) co_return owner.error();
+    if (owner->is_nil()) co_return Error{Errc::not_found, std::string(op) + ": " + missing};
+    if (!owner->is_string()) co_return unexpected(op, owner.value());
+    const std::pair<std::string, std::string> tenant_and_id = split_owner(owner->text);
+    if (tenant_and_id.first.empty() || tenant_and_id.second.empty()) {
+      co_return Error{Errc::corrupt, std::string(op) + ": the state index entry is malformed"};
+    }
+    std::string key = keys_.setup_session(tenant_and_id.first, tenant_and_id.second);
+    auto session = co_await read_record<SetupSession>(op, std::move(key), missing);
+    if (session.is(Errc::not_found)) {
+      co_return Error{Errc::corrupt, std::string(op) + ": the state index names a setup session that does not exist"};
+    }
+    if (session && session->state_hash != state_hash) {
+      co_return Error{Errc::corrupt, std::string(op) + ": the state index and the setup session disagree"};
+    }
+    co_return session;
+  }
+
+  // Reads the stored created_at and state_hash first, so the script is told
+  // (in KEYS) which state mapping to remove; the script refuses with
+  // STATE_MOVED if the record changed in between, and this reads again.
+  Task<SetupSession> update_setup_session(SetupSession session) override {
+    constexpr std::string_view op = "update_setup_session";
+    const std::uint64_t expected = session.version;
+    const std::string record = keys_.setup_session(session.tenant_id, session.id);
+    const std::string not_found = "update_setup_session: no setup session " + session.id;
+    for (int round = 0; round < kMaxUpdateRounds; ++round) {
+      Argv read = {"HMGET", record, "version", "created_at", "state_hash"};
+      auto current = co_await command(op, std::move(read));
+      if (!current) co_return current.error();
+      if (current->is_error()) co_return from_reply(op, current.value());
+      if (!current->is_array() || current->elements.size() != 3) co_return unexpected(op, current.value());
+      if (current->elements[0].is_nil()) co_return Error{Errc::not_found, not_found};
+      const auto created_at = parse_int(current->elements[1].text);
+      if (!created_at) {
+        co_return Error{Errc::corrupt, "update_setup_session: setup session " + session.id + " has no valid created_at"};
+      }
+      const std::string old_state = current->elements[2].is_nil() ? std::string() : current->elements[2].text;
+
+      SetupSession next = session;
+      next.created_at = *created_at;  // fixed at creation: lists are ordered by it
+      next.version = expected + 1;
+      Argv keys = {record, keys_.session_by_state(old_state), keys_.session_by_state(next.state_hash),
+                   keys_.pending_sessions()};
+      Argv args = {std::to_string(expected),
+                   std::to_string(next.version),
+                   codec::encode(next),
+                   std::to_string(next.created_at),
+                   old_state,
+                   next.state_hash,
+                   next.tenant_id + " " + next.id,
+                   next.status,
+                   std::to_string(next.expires_at),
+                   next.id};
+      auto reply = co_await eval(op, redis::scripts::update_session(), std::move(keys), std::move(args));
+      if (!reply) co_return reply.error();
+      const Value& answer = reply.value();
+      const std::string word = answer_of(answer);
+      if (word == "OK") co_return next;
+      if (word == "NOT_FOUND") co_return Error{Errc::not_found, not_found};
+      if (word == "CONFLICT" && answer.elements.size() == 2) {
+        co_return Error{Errc::conflict, "update_setup_session: setup session " + next.id + " is at version " +
+                                            answer.elements[1].text + ", not " + std::to_string(expected)};
+      }
+      if (word == "CONFLICT_STATE") {
+        co_return Error{Errc::conflict, "update_setup_session: another setup session has the same state"};
+      }
+      if (word == "STATE_MOVED" || word == "CREATED_AT") continue;  // changed since the read: read again
+      co_return unexpected(op, answer);
+    }
+    co_return Error{Errc::conflict, "update_setup_session: setup session " + session.id + " kept changing"};
+  }
+
+  Task<Page<SetupSession>> list_setup_sessions(std::string tenant_id, SetupSessionFilter filter, std::string cursor,
+                                               std::size_t limit) override {
+    auto record_key = [this, tenant_id](const std::string& id) { return keys_.setup_session(tenant_id, id); };
+    auto wanted = [filter = std::move(filter)](const SetupSession& s) { return matches(filter, s); };
+    std::string index = keys_.setup_sessions(tenant_id);
+    co_return co_await filtered_list<SetupSession>("list_setup_sessions", std::move(index), std::move(cursor), limit,
+                                                   record_key, wanted);
+  }
+
+  // The pending index in expiry order, then each session's tenant, then the sessions.
+  Task<std::vector<SetupSession>> list_expired_setup_sessions(Millis now, std::size_t limit) override {
+    constexpr std::string_view op = "list_expired_setup_sessions";
+    std::vector<SetupSession> out;
+    if (limit == 0) co_return out;
+    const std::size_t count = std::min(limit, kMaxPage);
+    Argv range = {"ZRANGEBYSCORE", keys_.pending_sessions(), "-inf", "(" + std::to_string(now), "LIMIT", "0",
+                  std::to_string(count)};
+    auto ids = co_await command(op, std::move(range));
+    if (!ids) co_return ids.error();
+    if (!ids->is_array()) co_return unexpected(op, ids.value());
+
+    std::vector<Argv> owner_reads;
+    owner_reads.reserve(ids->elements.size());
+    for (const Value& id : ids->elements) owner_reads.push_back(Argv{"GET", keys_.session_by_id(id.text)});
+    auto owners = co_await pipeline(op, std::move(owner_reads));
+    if (!owners) co_return owners.error();
+
+    std::vector<Argv> reads;
+    reads.reserve(owners->size());
+    for (std::size_t i = 0; i < owners->size(); ++i) {
+      const Value& owner = owners.value()[i];
+      if (owner.is_error()) co_return from_reply(op, owner);
+      if (!owner.is_string()) {
+        co_return Error{Errc::corrupt, std::string(op) + ": the pending index names a setup session that does not exist"};
+      }
+      reads.push_back(Argv{"HGET", keys_.setup_session(owner.text, ids->elements[i].text), "body"});
+    }
+    auto bodies = co_await pipeline(op, std::move(reads));
+    if (!bodies) co_return bodies.error();
+    out.reserve(bodies->size());
+    for (const Value& body : bodies.value()) {
+      auto record = record_from<SetupSession>(op, body, "");
+      if (record.is(Errc::not_found)) {
+        co_return Error{Errc::corrupt, std::string(op) + ": the pending index names a setup session that does not exist"};
+      }
+      if (!record) co_return record.error();
+      out.push_back(std::move(record).value());
+    }
+    co_return out;
+  }
+
+  // ---- auth configs -----------------------------------------------------------------
+
+  Task<AuthConfig> create_auth_config(AuthConfig config) override {
+    constexpr std::string_view op = "create_auth_config";
+    config.version = 1;
+    Argv keys = {keys_.tenant(config.tenant_id), keys_.auth_config(config.tenant_id, config.id),
+                 keys_.auth_configs(config.tenant_id), keys_.auth_by_id(config.id)};
+    Argv args = {codec::encode(config), "1", std::to_string(config.created_at),
+                 redis::index_member(config.created_at, config.id), config.tenant_id};
+    auto reply = co_await eval(op, redis::scripts::create_record(), std::move(keys), std::move(args));
+    if (!reply) co_return reply.error();
+    const std::string word = answer_of(reply.value());
+    if (word == "OK") co_return config;
+    if (word == "NOT_FOUND") co_return Error{Errc::not_found, "create_auth_config: no tenant " + config.tenant_id};
+    if (word == "CONFLICT_ID") {
+      co_return Error{Errc::conflict, "create_auth_config: auth config " + config.id + " already exists"};
+    }
+    co_return unexpected(op, reply.value());
+  }
+
+  Task<AuthConfig> get_auth_config(std::string id) override {
+    auto record_key = [this, id](const std::string& tenant_id) { return keys_.auth_config(tenant_id, id); };
+    std::string owner = keys_.auth_by_id(id);
+    co_return co_await read_via_owner<AuthConfig>("get_auth_config", std::move(owner), record_key,
+                                                  "no auth config " + id);
+  }
+
+  // Nothing global depends on a field an update may change, so the plain
+  // compare-and-set of one record does.
+  Task<AuthConfig> update_auth_config(AuthConfig config) override {
+    std::string record = keys_.auth_config(config.tenant_id, config.id);
+    co_return co_await cas_write<AuthConfig>("update_auth_config", std::move(record), std::move(config), "auth config");
+  }
+
+  Task<Page<AuthConfig>> list_auth_configs(std::string tenant_id, AuthConfigFilter filter, std::string cursor,
+                                           std::size_t limit) override {
+    auto record_key = [this, tenant_id](const std::string& id) { return keys_.auth_config(tenant_id, id); };
+    auto wanted = [filter = std::move(filter)](const AuthConfig& c) { return matches(filter, c); };
+    std::string index = keys_.auth_configs(tenant_id);
+    co_return co_await filtered_list<AuthConfig>("list_auth_configs", std::move(index), std::move(cursor), limit,
+                                                 record_key, wanted);
+  }
+
  private:
   // One command; transport failures as store errors, error replies as values.
   Task<Value> command(std::string_view op, Argv argv) {
@@ -358,6 +602,75 @@ class RedisStoreImpl final : public RedisStore {
       }
       if (!record) co_return record.error();
       page.items.push_back(std::move(record).value());
+    }
+    if (page.items.size() > page_size) {
+      page.items.resize(page_size);
+      page.next_cursor = encode_cursor({page.items.back().created_at, page.items.back().id});
+    }
+    co_return page;
+  }
+
+  // The record whose owning tenant the string at `owner_key` names (a
+  // P{idx}:<kind>_id:<id> entry); not_found when there is none.
+  template <typename T, typename RecordKey>
+  Task<T> read_via_owner(std::string_view op, std::string owner_key, RecordKey record_key, std::string missing) {
+    Argv argv = {"GET", std::move(owner_key)};
+    auto owner = co_await command(op, std::move(argv));
+    if (!owner) co_return owner.error();
+    if (owner->is_nil()) co_return Error{Errc::not_found, std::string(op) + ": " + missing};
+    if (!owner->is_string()) co_return unexpected(op, owner.value());
+    std::string key = record_key(owner->text);
+    co_return co_await read_record<T>(op, std::move(key), std::move(missing));
+  }
+
+  // Like list(), keeping only the records `wanted` accepts: reads the index a
+  // batch at a time until it has one match more than the page (so there is a
+  // next page) or the index ends (so there is none). The cursor is the last
+  // record returned, as in list(): the next page reads on from just after it,
+  // so pages neither repeat nor skip a record.
+  template <typename T, typename RecordKey, typename Wanted>
+  Task<Page<T>> filtered_list(std::string_view op, std::string index, std::string cursor, std::size_t limit,
+                              RecordKey record_key, Wanted wanted) {
+    std::string from = "-";
+    if (!cursor.empty()) {
+      const auto after = decode_cursor(cursor);
+      if (!after) co_return Error{Errc::bad_cursor, std::string(op) + ": the cursor is not one this store handed out"};
+      from = "(" + redis::index_member(after->created_at, after->id);
+    }
+    const std::size_t page_size = std::clamp<std::size_t>(limit, 1, kMaxPage);
+    const std::size_t batch = std::clamp<std::size_t>(page_size + 1, kMinListBatch, kMaxListBatch);
+    Page<T> page;
+    bool more = true;
+    while (more && page.items.size() <= page_size) {
+      Argv range = {"ZRANGEBYLEX", index, from, "+", "LIMIT", "0", std::to_string(batch)};
+      auto members = co_await command(op, std::move(range));
+      if (!members) co_return members.error();
+      if (!members->is_array()) co_return unexpected(op, members.value());
+      more = members->elements.size() == batch;
+      if (members->elements.empty()) break;
+
+      std::vector<Argv> reads;
+      reads.reserve(members->elements.size());
+      for (const Value& member : members->elements) {
+        const auto id = redis::id_of_index_member(member.text);
+        if (!id) {
+          co_return Error{Errc::corrupt, std::string(op) + ": the list index holds a member the store did not write"};
+        }
+        reads.push_back(Argv{"HGET", record_key(*id), "body"});
+      }
+      auto bodies = co_await pipeline(op, std::move(reads));
+      if (!bodies) co_return bodies.error();
+      for (const Value& body : bodies.value()) {
+        auto record = record_from<T>(op, body, "");
+        if (record.is(Errc::not_found)) {
+          co_return Error{Errc::corrupt, std::string(op) + ": the list index names a record that does not exist"};
+        }
+        if (!record) co_return record.error();
+        if (!wanted(record.value())) continue;
+        page.items.push_back(std::move(record).value());
+        if (page.items.size() > page_size) break;  // one match past the page: a next page exists
+      }
+      from = "(" + members->elements.back().text;
     }
     if (page.items.size() > page_size) {
       page.items.resize(page_size);

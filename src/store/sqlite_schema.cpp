@@ -51,6 +51,43 @@ constexpr std::array kMigrations = {
         PRIMARY KEY (tenant_id, provider)
       );
     )sql"},
+    Migration{"setup sessions and auth configs", R"sql(
+      CREATE TABLE setup_sessions (
+        id               TEXT PRIMARY KEY,
+        tenant_id        TEXT NOT NULL REFERENCES tenants (id),
+        status           TEXT NOT NULL,
+        provider         TEXT NOT NULL,
+        external_user_id TEXT NOT NULL,
+        state_hash       TEXT NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        created_at       INTEGER NOT NULL,
+        version          INTEGER NOT NULL,
+        body             TEXT NOT NULL
+      );
+      CREATE INDEX setup_sessions_by_tenant ON setup_sessions (tenant_id, created_at, id);
+      CREATE INDEX setup_sessions_by_status ON setup_sessions (tenant_id, status, created_at, id);
+      CREATE INDEX setup_sessions_by_provider ON setup_sessions (tenant_id, provider, created_at, id);
+      CREATE INDEX setup_sessions_by_user ON setup_sessions (tenant_id, external_user_id, created_at, id);
+      -- A session has a state only once /connect sent the end user to the provider.
+      CREATE UNIQUE INDEX setup_sessions_by_state ON setup_sessions (state_hash) WHERE state_hash <> '';
+      -- The expiry sweep: only pending sessions.
+      CREATE INDEX setup_sessions_pending_by_expiry ON setup_sessions (expires_at, id) WHERE status = 'pending';
+
+      CREATE TABLE auth_configs (
+        id               TEXT PRIMARY KEY,
+        tenant_id        TEXT NOT NULL REFERENCES tenants (id),
+        status           TEXT NOT NULL,
+        provider         TEXT NOT NULL,
+        external_user_id TEXT NOT NULL,
+        created_at       INTEGER NOT NULL,
+        version          INTEGER NOT NULL,
+        body             TEXT NOT NULL
+      );
+      CREATE INDEX auth_configs_by_tenant ON auth_configs (tenant_id, created_at, id);
+      CREATE INDEX auth_configs_by_status ON auth_configs (tenant_id, status, created_at, id);
+      CREATE INDEX auth_configs_by_provider ON auth_configs (tenant_id, provider, created_at, id);
+      CREATE INDEX auth_configs_by_user ON auth_configs (tenant_id, external_user_id, created_at, id);
+    )sql"},
 };
 
 int read_user_version(Db& db) {

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "codec.hpp"
@@ -37,6 +39,15 @@ Result<ApiKey> decode<ApiKey>(std::string_view body) {
 template <>
 Result<ProviderSetting> decode<ProviderSetting>(std::string_view body) {
   return codec::decode_provider_setting(body);
+}
+
+template <>
+Result<SetupSession> decode<SetupSession>(std::string_view body) {
+  return codec::decode_setup_session(body);
+}
+template <>
+Result<AuthConfig> decode<AuthConfig>(std::string_view body) {
+  return codec::decode_auth_config(body);
 }
 
 Error with_context(Error error, std::string_view operation) {
@@ -276,6 +287,168 @@ class SqliteStore final : public Store {
         });
   }
 
+  // ---- setup sessions ----------------------------------------------------------
+
+  Task<SetupSession> create_setup_session(SetupSession session) override {
+    return thread_.run<SetupSession>(
+        "create_setup_session", [this, session = std::move(session)]() mutable -> Result<SetupSession> {
+          session.version = 1;
+          auto q = db_.query(
+              "INSERT INTO setup_sessions (id, tenant_id, status, provider, external_user_id, state_hash, expires_at, "
+              "created_at, version, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+          q.bind(1, session.id).bind(2, session.tenant_id).bind(3, session.status).bind(4, session.provider);
+          q.bind(5, session.external_user_id).bind(6, session.state_hash).bind(7, session.expires_at);
+          q.bind(8, session.created_at).bind(9, as_column(session.version)).bind(10, codec::encode(session));
+          switch (const int rc = q.step()) {
+            case SQLITE_DONE: return session;
+            case SQLITE_CONSTRAINT_PRIMARYKEY:
+              return Error{Errc::conflict, "create_setup_session: setup session " + session.id + " already exists"};
+            case SQLITE_CONSTRAINT_UNIQUE:
+              return Error{Errc::conflict, "create_setup_session: a setup session with the same state exists"};
+            case SQLITE_CONSTRAINT_FOREIGNKEY:
+              return Error{Errc::not_found, "create_setup_session: no tenant " + session.tenant_id};
+            default: return db_.failure("create_setup_session", rc);
+          }
+        });
+  }
+
+  Task<SetupSession> get_setup_session(std::string id) override {
+    return thread_.run<SetupSession>("get_setup_session", [this, id = std::move(id)]() -> Result<SetupSession> {
+      return select_one<SetupSession>("get_setup_session", "SELECT body FROM setup_sessions WHERE id = ?1", id,
+                                      "no setup session " + id);
+    });
+  }
+
+  Task<SetupSession> find_setup_session_by_state(std::string state_hash) override {
+    return thread_.run<SetupSession>(
+        "find_setup_session_by_state", [this, state_hash = std::move(state_hash)]() -> Result<SetupSession> {
+          // `state_hash <> ''` lets SQLite use the partial index, and an empty hash finds nothing.
+          return select_one<SetupSession>("find_setup_session_by_state",
+                                          "SELECT body FROM setup_sessions WHERE state_hash = ?1 AND state_hash <> ''",
+                                          state_hash, "no setup session with that state");
+        });
+  }
+
+  Task<SetupSession> update_setup_session(SetupSession session) override {
+    return thread_.run<SetupSession>(
+        "update_setup_session", [this, session = std::move(session)]() mutable -> Result<SetupSession> {
+          constexpr std::string_view kOp = "update_setup_session";
+          Transaction tx(db_);
+          if (tx.begin_result() != SQLITE_OK) return db_.failure(kOp, tx.begin_result());
+          auto stored = check_version(kOp, "SELECT version, created_at FROM setup_sessions WHERE id = ?1 AND tenant_id = ?2",
+                                      "setup session", session.id, session.tenant_id, session.version,
+                                      session.created_at);
+          if (!stored) return stored.error();
+          session.version += 1;
+          auto q = db_.query(
+              "UPDATE setup_sessions SET status = ?1, provider = ?2, external_user_id = ?3, state_hash = ?4, "
+              "expires_at = ?5, version = ?6, body = ?7 WHERE id = ?8 AND version = ?9");
+          q.bind(1, session.status).bind(2, session.provider).bind(3, session.external_user_id);
+          q.bind(4, session.state_hash).bind(5, session.expires_at).bind(6, as_column(session.version));
+          q.bind(7, codec::encode(session)).bind(8, session.id).bind(9, stored.value());
+          if (const int rc = q.step(); rc != SQLITE_DONE) {
+            if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+              return Error{Errc::conflict, "update_setup_session: another setup session has the same state"};
+            }
+            return db_.failure(kOp, rc);
+          }
+          if (const int rc = tx.commit(); rc != SQLITE_OK) return db_.failure(kOp, rc);
+          return session;
+        });
+  }
+
+  Task<Page<SetupSession>> list_setup_sessions(std::string tenant_id, SetupSessionFilter filter, std::string cursor,
+                                               std::size_t limit) override {
+    return thread_.run<Page<SetupSession>>(
+        "list_setup_sessions", [this, tenant_id = std::move(tenant_id), filter = std::move(filter),
+                                cursor = std::move(cursor), limit]() -> Result<Page<SetupSession>> {
+          return select_filtered_page<SetupSession>("list_setup_sessions", "setup_sessions", tenant_id, filter, cursor,
+                                                    limit);
+        });
+  }
+
+  Task<std::vector<SetupSession>> list_expired_setup_sessions(Millis now, std::size_t limit) override {
+    return thread_.run<std::vector<SetupSession>>(
+        "list_expired_setup_sessions", [this, now, limit]() -> Result<std::vector<SetupSession>> {
+          constexpr std::string_view kOp = "list_expired_setup_sessions";
+          std::vector<SetupSession> out;
+          if (limit == 0) return out;
+          // `status = 'pending'` as written in the partial index, so SQLite uses it.
+          auto q = db_.query(
+              "SELECT body FROM setup_sessions WHERE status = 'pending' AND expires_at < ?1 "
+              "ORDER BY expires_at, id LIMIT ?2");
+          q.bind(1, now).bind(2, rows_for(limit) - 1);  // exactly `limit` (clamped to what SQLite takes)
+          for (;;) {
+            const int rc = q.step();
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) return db_.failure(kOp, rc);
+            auto record = decode<SetupSession>(q.text(0));
+            if (!record) return with_context(record.error(), kOp);
+            out.push_back(std::move(record).value());
+          }
+          return out;
+        });
+  }
+
+  // ---- auth configs --------------------------------------------------------------
+
+  Task<AuthConfig> create_auth_config(AuthConfig config) override {
+    return thread_.run<AuthConfig>("create_auth_config", [this, config = std::move(config)]() mutable -> Result<AuthConfig> {
+      config.version = 1;
+      auto q = db_.query(
+          "INSERT INTO auth_configs (id, tenant_id, status, provider, external_user_id, created_at, version, body) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      q.bind(1, config.id).bind(2, config.tenant_id).bind(3, config.status).bind(4, config.provider);
+      q.bind(5, config.external_user_id).bind(6, config.created_at).bind(7, as_column(config.version));
+      q.bind(8, codec::encode(config));
+      switch (const int rc = q.step()) {
+        case SQLITE_DONE: return config;
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+          return Error{Errc::conflict, "create_auth_config: auth config " + config.id + " already exists"};
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+          return Error{Errc::not_found, "create_auth_config: no tenant " + config.tenant_id};
+        default: return db_.failure("create_auth_config", rc);
+      }
+    });
+  }
+
+  Task<AuthConfig> get_auth_config(std::string id) override {
+    return thread_.run<AuthConfig>("get_auth_config", [this, id = std::move(id)]() -> Result<AuthConfig> {
+      return select_one<AuthConfig>("get_auth_config", "SELECT body FROM auth_configs WHERE id = ?1", id,
+                                    "no auth config " + id);
+    });
+  }
+
+  Task<AuthConfig> update_auth_config(AuthConfig config) override {
+    return thread_.run<AuthConfig>("update_auth_config", [this, config = std::move(config)]() mutable -> Result<AuthConfig> {
+      constexpr std::string_view kOp = "update_auth_config";
+      Transaction tx(db_);
+      if (tx.begin_result() != SQLITE_OK) return db_.failure(kOp, tx.begin_result());
+      auto stored = check_version(kOp, "SELECT version, created_at FROM auth_configs WHERE id = ?1 AND tenant_id = ?2",
+                                  "auth config", config.id, config.tenant_id, config.version, config.created_at);
+      if (!stored) return stored.error();
+      config.version += 1;
+      auto q = db_.query(
+          "UPDATE auth_configs SET status = ?1, provider = ?2, external_user_id = ?3, version = ?4, body = ?5 "
+          "WHERE id = ?6 AND version = ?7");
+      q.bind(1, config.status).bind(2, config.provider).bind(3, config.external_user_id);
+      q.bind(4, as_column(config.version)).bind(5, codec::encode(config)).bind(6, config.id).bind(7, stored.value());
+      if (const int rc = q.step(); rc != SQLITE_DONE) return db_.failure(kOp, rc);
+      if (const int rc = tx.commit(); rc != SQLITE_OK) return db_.failure(kOp, rc);
+      return config;
+    });
+  }
+
+  Task<Page<AuthConfig>> list_auth_configs(std::string tenant_id, AuthConfigFilter filter, std::string cursor,
+                                           std::size_t limit) override {
+    return thread_.run<Page<AuthConfig>>(
+        "list_auth_configs", [this, tenant_id = std::move(tenant_id), filter = std::move(filter),
+                              cursor = std::move(cursor), limit]() -> Result<Page<AuthConfig>> {
+          return select_filtered_page<AuthConfig>("list_auth_configs", "auth_configs", tenant_id, filter, cursor,
+                                                  limit);
+        });
+  }
+
  private:
   // `<database>.lock`, after creating the directories both live in.
   static std::filesystem::path lock_path_in_private_dir(const std::filesystem::path& database) {
@@ -297,6 +470,54 @@ class SqliteStore final : public Store {
     auto record = decode<T>(q.text(0));
     if (!record) return with_context(record.error(), operation);
     return record;
+  }
+
+  // The compare-and-set check of an update, inside its transaction: `sql` selects
+  // (version, created_at) of the record by ?1 id and ?2 tenant id. Answers the
+  // stored version when it is `expected`, and sets `created_at` to the stored one
+  // (fixed at creation: lists are ordered by it). A record of another tenant is
+  // not_found, like one that does not exist.
+  Result<std::int64_t> check_version(std::string_view operation, std::string_view sql, std::string_view what,
+                                     const std::string& id, const std::string& tenant_id, std::uint64_t expected,
+                                     Millis& created_at) {
+    auto q = db_.query(sql);
+    q.bind(1, id).bind(2, tenant_id);
+    const int rc = q.step();
+    if (rc == SQLITE_DONE) return Error{Errc::not_found, std::string(operation) + ": no " + std::string(what) + " " + id};
+    if (rc != SQLITE_ROW) return db_.failure(operation, rc);
+    const std::int64_t stored = q.integer(0);
+    if (as_column(expected) != stored) {
+      return Error{Errc::conflict, std::string(operation) + ": " + std::string(what) + " " + id + " is at version " +
+                                       std::to_string(stored) + ", not " + std::to_string(expected)};
+    }
+    created_at = q.integer(1);
+    return stored;
+  }
+
+  // One page of `table`'s records of `tenant_id` that match `filter` (each
+  // non-empty field an equality), in (created_at, id) order after `cursor`.
+  // Parameters: ?1 tenant, ?2 status, ?3 provider, ?4 external user, ?5 and ?6
+  // the cursor, ?7 the row count; every statement uses ?7, so binding all seven
+  // is in range whichever the statement leaves out.
+  template <typename T, typename Filter>
+  Result<Page<T>> select_filtered_page(std::string_view operation, std::string_view table, const std::string& tenant_id,
+                                       const Filter& filter, const std::string& cursor, std::size_t limit) {
+    std::optional<CursorPosition> after;
+    if (!cursor.empty()) {
+      after = decode_cursor(cursor);
+      if (!after) return Error{Errc::bad_cursor, std::string(operation) + ": the cursor is not one this store handed out"};
+    }
+    std::string sql = "SELECT body FROM " + std::string(table) + " WHERE tenant_id = ?1";
+    if (!filter.status.empty()) sql += " AND status = ?2";
+    if (!filter.provider.empty()) sql += " AND provider = ?3";
+    if (!filter.external_user_id.empty()) sql += " AND external_user_id = ?4";
+    if (after) sql += " AND (created_at, id) > (?5, ?6)";
+    sql += " ORDER BY created_at, id LIMIT ?7";
+    auto q = db_.query(sql);
+    q.bind(1, tenant_id).bind(2, filter.status).bind(3, filter.provider).bind(4, filter.external_user_id);
+    q.bind(5, after ? after->created_at : Millis{0}).bind(6, after ? std::string_view(after->id) : std::string_view());
+    q.bind(7, rows_for(limit));
+    return select_page<T>(operation, q, limit);
   }
 
   // Up to `limit` rows of `q` (which asks for one more); the cursor names the

@@ -20,4 +20,7 @@ void add_tenant_routes(http::Router& router, Services& services);
 // GET /v1/providers[/{key}], GET/PUT /v1/providers/{key}/mode, PUT /v1/providers/{key}/app.
 void add_provider_routes(http::Router& router, Services& services);
 
+// GET /v1/auth-configs, GET /v1/auth-configs/{id} (metadata only).
+void add_auth_config_routes(http::Router& router, Services& services);
+
 }  // namespace tollgate::admin

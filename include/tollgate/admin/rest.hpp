@@ -42,6 +42,9 @@ awaitable<std::optional<PageRequest>> page_request(http::Exchange& ex);
 // {"data": [...], "next_cursor": "…" | null}
 json::object page_json(json::array data, const std::string& next_cursor);
 
+// An auth config as SPEC §4 shows it: metadata only, never a secret.
+json::object auth_config_json(const store::AuthConfig& a);
+
 // RFC 3339 UTC, seconds precision: 2026-11-22T01:02:03Z
 std::string format_time(store::Millis ms);
 store::Millis now_millis();

@@ -3,6 +3,7 @@
 // that the store increments on each write; updates are compare-and-set on it.
 // Times are milliseconds since the Unix epoch (UTC).
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,76 @@ struct ProviderSetting {
   Millis updated_at = 0;
   std::uint64_t version = 0;         // 0 = not stored yet
   bool operator==(const ProviderSetting&) const = default;
+};
+
+// One attempt to connect an end user's account (SPEC §4 "Setup session").
+// The browser cookie and the OAuth state are stored only as SHA-256 hashes; the
+// connect token as a hash (to check it) and sealed (to show the link again); the
+// PKCE verifier sealed.
+struct SetupSession {
+  std::string id;           // pss_…
+  std::string tenant_id;
+  std::string provider;
+  std::string auth_method;  // "oauth" | "api_key"
+  std::string status;       // pending | completed | failed | expired | archived
+  std::string mode;         // managed | your-own, fixed when the session is created
+  std::string external_user_id;
+  std::vector<std::string> scopes;
+  std::string redirect_url;
+  std::map<std::string, std::string> connection_params;
+  std::string metadata_json;   // the tenant's free-form metadata, as JSON text ("" = none)
+  std::string auth_config_id;  // reconnect target on create; the resulting auth config when completed
+  std::string error_code;      // set when failed
+  std::string error_message;
+  std::string connect_token_hash;    // one-time: cleared when /connect uses it
+  std::string connect_token_sealed;  // so GET can show `url` while the link is unused; cleared with the hash
+  std::string browser_hash;        // hash of the cookie /connect set
+  std::string state_hash;          // hash of the OAuth state sent to the provider
+  std::string pkce_verifier_sealed;
+  Millis expires_at = 0;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  std::uint64_t version = 0;
+  bool operator==(const SetupSession&) const = default;
+};
+
+// A stored connection for one end user and provider (SPEC §4 "Auth config").
+// Secrets are sealed with the keyring (AD: tenant, auth config id, field).
+struct AuthConfig {
+  std::string id;  // pac_…
+  std::string tenant_id;
+  std::string provider;
+  std::string external_user_id;
+  std::string status;  // active | needs_reauth | revoked
+  std::string mode;    // managed | your-own
+  std::string app;     // which app issued the tokens: "managed:<service_config_key>", "your-own:<client_id>", "" for keys
+  std::vector<std::string> scopes_granted;
+  std::map<std::string, std::string> connection_params;
+  std::string metadata_json;
+  std::string access_token_sealed;
+  std::string refresh_token_sealed;
+  std::string api_key_sealed;
+  std::string client_id;             // oauth2_client_credentials connections
+  std::string client_secret_sealed;  // oauth2_client_credentials connections
+  std::optional<Millis> expires_at;  // of the access token
+  std::optional<Millis> last_refreshed_at;
+  std::optional<Millis> last_used_at;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  std::uint64_t version = 0;
+  bool operator==(const AuthConfig&) const = default;
+};
+
+// Filters of list operations; an empty string matches everything.
+struct SetupSessionFilter {
+  std::string status;
+  std::string provider;
+  std::string external_user_id;
+};
+struct AuthConfigFilter {
+  std::string status;
+  std::string provider;
+  std::string external_user_id;
 };
 
 // One page of a list, in creation order (then id). `next_cursor` is opaque to

@@ -83,6 +83,26 @@ class Store {
   virtual Task<ProviderSetting> get_provider_setting(std::string tenant_id, std::string provider) = 0;
   virtual Task<std::vector<ProviderSetting>> list_provider_settings(std::string tenant_id) = 0;
   virtual Task<ProviderSetting> put_provider_setting(ProviderSetting setting) = 0;
+
+  // Setup sessions. create sets version 1 (conflict if the id exists; not_found if
+  // the tenant does not); update is compare-and-set like update_tenant.
+  // find_setup_session_by_state finds the session whose state_hash is `state_hash`.
+  // list_setup_sessions is one tenant's, newest last, filtered.
+  virtual Task<SetupSession> create_setup_session(SetupSession session) = 0;
+  virtual Task<SetupSession> get_setup_session(std::string id) = 0;
+  virtual Task<SetupSession> find_setup_session_by_state(std::string state_hash) = 0;
+  virtual Task<SetupSession> update_setup_session(SetupSession session) = 0;
+  virtual Task<Page<SetupSession>> list_setup_sessions(std::string tenant_id, SetupSessionFilter filter,
+                                                        std::string cursor, std::size_t limit) = 0;
+  // Pending sessions whose expires_at is before `now`, any tenant, at most `limit` (for the sweep).
+  virtual Task<std::vector<SetupSession>> list_expired_setup_sessions(Millis now, std::size_t limit) = 0;
+
+  // Auth configs: same create/get/update rules; lists are one tenant's, filtered.
+  virtual Task<AuthConfig> create_auth_config(AuthConfig config) = 0;
+  virtual Task<AuthConfig> get_auth_config(std::string id) = 0;
+  virtual Task<AuthConfig> update_auth_config(AuthConfig config) = 0;
+  virtual Task<Page<AuthConfig>> list_auth_configs(std::string tenant_id, AuthConfigFilter filter,
+                                                    std::string cursor, std::size_t limit) = 0;
 };
 
 }  // namespace tollgate::store

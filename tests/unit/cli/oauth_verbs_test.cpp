@@ -55,7 +55,7 @@ TEST_CASE("oauth usage errors: one line naming the problem, exit 2, no request m
     std::string starts;
   };
   for (const auto& c : std::vector<Case>{
-           {{"oauth"}, "tollgate oauth: missing subcommand; expected one of: providers, mode, apps (see"},
+           {{"oauth"}, "tollgate oauth: missing subcommand; expected one of: providers, mode, apps, connect, status, token, disconnect (see"},
            {{"oauth", "--json"}, "tollgate oauth: missing subcommand; expected one of: providers, mode, apps"},
            {{"oauth", "frobnicate"}, "tollgate oauth: unknown subcommand \"frobnicate\"; expected one of: providers,"},
            {{"oauth", "providers"}, "tollgate oauth providers: missing subcommand; expected one of: list, get (see"},

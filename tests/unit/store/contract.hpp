@@ -112,6 +112,157 @@ std::vector<std::string> walk_pages(Fixture<Backend>& f, std::size_t limit, cons
   return seen;
 }
 
+// A string literal's bytes, NULs included (not the terminating one).
+template <std::size_t N>
+std::string raw_bytes(const char (&text)[N]) {
+  return std::string(text, N - 1);
+}
+
+// A setup session with every field set: binary sealed bytes with a NUL, JSON
+// metadata, text that needs escaping.
+inline SetupSession full_session(std::string id, std::string tenant_id, Millis created_at) {
+  SetupSession s;
+  s.state_hash = "state-of-" + id;
+  s.id = std::move(id);
+  s.tenant_id = std::move(tenant_id);
+  s.provider = "github";
+  s.auth_method = "oauth";
+  s.status = "pending";
+  s.mode = "your-own";
+  s.external_user_id = "user \"42\" Ünïcode";
+  s.scopes = {"repo", "read:user"};
+  s.redirect_url = "https://app.example.com/done?x=1&y=2";
+  s.connection_params = {{"subdomain", "acme"}, {"région", "eu\n1"}};
+  s.metadata_json = R"({"plan":"pro","tags":["a","b"],"n":1.5})";
+  s.auth_config_id = "pac_reconnect";
+  s.error_code = "access_denied";
+  s.error_message = "the user said \"no\"\n";
+  s.connect_token_hash = "connect-hash";
+  s.connect_token_sealed = raw_bytes("\x01\x05kid-1\x00" "token\xff");
+  s.browser_hash = "browser-hash";
+  s.pkce_verifier_sealed = raw_bytes("\x01\x05kid-1\x00" "nonce\xff\xfe" "verifier\x00");
+  s.expires_at = created_at + 600'000;
+  s.created_at = created_at;
+  s.updated_at = created_at + 3;
+  return s;
+}
+
+// A setup session with only what every session has: no state yet, nothing optional.
+inline SetupSession bare_session(std::string id, std::string tenant_id, Millis created_at) {
+  SetupSession s;
+  s.id = std::move(id);
+  s.tenant_id = std::move(tenant_id);
+  s.provider = "github";
+  s.auth_method = "api_key";
+  s.status = "pending";
+  s.mode = "managed";
+  s.expires_at = created_at + 600'000;
+  s.created_at = created_at;
+  s.updated_at = created_at;
+  return s;
+}
+
+// An auth config with every field set, optional times included.
+inline AuthConfig full_auth(std::string id, std::string tenant_id, Millis created_at) {
+  AuthConfig c;
+  c.id = std::move(id);
+  c.tenant_id = std::move(tenant_id);
+  c.provider = "github";
+  c.external_user_id = "user \"42\" Ünïcode";
+  c.status = "active";
+  c.mode = "your-own";
+  c.app = "your-own:client-123";
+  c.scopes_granted = {"repo", "read:user"};
+  c.connection_params = {{"subdomain", "acme"}, {"région", "eu\t1"}};
+  c.metadata_json = R"({"plan":"pro","nested":{"k":[1,null,true]}})";
+  c.access_token_sealed = raw_bytes("\x01\x05kid-1\x00" "access\xff");
+  c.refresh_token_sealed = raw_bytes("\x00" "refresh\x00\x80");
+  c.api_key_sealed = raw_bytes("\x01" "api\x00" "key");
+  c.client_id = "client-123";
+  c.client_secret_sealed = raw_bytes("sec\x00" "ret\xff");
+  c.expires_at = created_at + 3'600'000;
+  c.last_refreshed_at = created_at + 10;
+  c.last_used_at = created_at + 20;
+  c.created_at = created_at;
+  c.updated_at = created_at + 30;
+  return c;
+}
+
+// An auth config with nothing optional: no secrets, no times.
+inline AuthConfig bare_auth(std::string id, std::string tenant_id, Millis created_at) {
+  AuthConfig c;
+  c.id = std::move(id);
+  c.tenant_id = std::move(tenant_id);
+  c.provider = "github";
+  c.status = "active";
+  c.mode = "managed";
+  c.created_at = created_at;
+  c.updated_at = created_at;
+  return c;
+}
+
+// List filters by position: status, provider, external user ("" matches all).
+inline SetupSessionFilter session_filter(std::string status = "", std::string provider = "", std::string user = "") {
+  SetupSessionFilter out;
+  out.status = std::move(status);
+  out.provider = std::move(provider);
+  out.external_user_id = std::move(user);
+  return out;
+}
+inline AuthConfigFilter auth_filter(std::string status = "", std::string provider = "", std::string user = "") {
+  AuthConfigFilter out;
+  out.status = std::move(status);
+  out.provider = std::move(provider);
+  out.external_user_id = std::move(user);
+  return out;
+}
+
+// The page sizes of a list of `count` items read `limit` at a time ({0}: one empty page).
+inline std::vector<std::size_t> page_sizes(std::size_t count, std::size_t limit) {
+  std::vector<std::size_t> sizes;
+  for (std::size_t left = count; left > 0; left -= std::min(left, limit)) sizes.push_back(std::min(left, limit));
+  if (sizes.empty()) sizes.push_back(0);
+  return sizes;
+}
+
+// The ids a filtered list of `tenant_id` must answer: the matching records in (created_at, id) order.
+template <typename T, typename Filter>
+std::vector<std::string> expected_ids(const std::vector<T>& records, const std::string& tenant_id,
+                                      const Filter& filter) {
+  std::vector<T> hits;
+  for (const auto& r : records) {
+    if (r.tenant_id != tenant_id) continue;
+    if (!filter.status.empty() && r.status != filter.status) continue;
+    if (!filter.provider.empty() && r.provider != filter.provider) continue;
+    if (!filter.external_user_id.empty() && r.external_user_id != filter.external_user_id) continue;
+    hits.push_back(r);
+  }
+  std::sort(hits.begin(), hits.end(), [](const T& a, const T& b) {
+    return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+  });
+  return ids_of(hits);
+}
+
+// Walks `list` for `filter` at several page sizes and checks each walk gives
+// exactly what expected_ids says, with no gaps or repeats.
+template <typename Backend, typename T, typename Filter, typename List>
+void check_filtered_list(Fixture<Backend>& f, const std::vector<T>& records, const std::string& tenant_id,
+                         const Filter& filter, List list) {
+  CAPTURE(tenant_id);
+  CAPTURE(filter.status);
+  CAPTURE(filter.provider);
+  CAPTURE(filter.external_user_id);
+  const auto expected = expected_ids(records, tenant_id, filter);
+  auto one_list = [&](const std::string& cursor, std::size_t limit) { return list(tenant_id, filter, cursor, limit); };
+  for (std::size_t limit : {std::size_t{3}, std::size_t{1}, std::size_t{500}}) {
+    CAPTURE(limit);
+    const auto seen = walk_pages(f, limit, page_sizes(expected.size(), limit), one_list);
+    CHECK(seen == expected);
+    const std::set<std::string> distinct(seen.begin(), seen.end());
+    CHECK(distinct.size() == seen.size());
+  }
+}
+
 // Appends `origin` to the tenant's list the way a handler does: read, change,
 // compare-and-set, and start over on conflict.
 inline boost::asio::awaitable<void> append_origin(Store& store, std::string id, std::string origin,
@@ -125,6 +276,29 @@ inline boost::asio::awaitable<void> append_origin(Store& store, std::string id, 
     Tenant next = std::move(current).value();
     next.allowed_redirect_origins.push_back(origin);
     auto written = co_await store.update_tenant(std::move(next));
+    if (written) co_return;
+    if (!written.is(Errc::conflict)) {
+      ++failures;
+      co_return;
+    }
+    ++conflicts;
+  }
+}
+
+// Moves the session's state to `state_hash` the way a handler does: read,
+// change, compare-and-set, and start over on conflict.
+inline boost::asio::awaitable<void> move_state(Store& store, std::string id, std::string state_hash,
+                                               std::atomic<int>& conflicts, std::atomic<int>& failures) {
+  for (;;) {
+    auto current = co_await store.get_setup_session(id);
+    if (!current) {
+      ++failures;
+      co_return;
+    }
+    SetupSession next = std::move(current).value();
+    next.state_hash = state_hash;
+    next.scopes.push_back(state_hash);
+    auto written = co_await store.update_setup_session(std::move(next));
     if (written) co_return;
     if (!written.is(Errc::conflict)) {
       ++failures;
@@ -589,6 +763,675 @@ TEST_CASE_TEMPLATE_DEFINE("provider settings are compare-and-set: stale versions
   CHECK(f.run(f.store->put_provider_setting(orphan)).is(Errc::not_found));
 }
 
+// ---- setup sessions --------------------------------------------------------------
+
+TEST_CASE_TEMPLATE_DEFINE("a created setup session reads back whole by id and by state, at version 1", Backend,
+                          store_session_round_trip) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_s", 1))).ok());
+  for (SetupSession s : {contract::full_session("pss_full", "tnt_s", 1'700'000'000'123),
+                         contract::bare_session("pss_bare", "tnt_s", 5)}) {
+    CAPTURE(s.id);
+    s.version = 42;  // the store sets it
+    auto created = f.run(f.store->create_setup_session(s));
+    REQUIRE(created.ok());
+    s.version = 1;
+    CHECK(created.value() == s);
+    auto read = f.run(f.store->get_setup_session(s.id));
+    REQUIRE(read.ok());
+    CHECK(read.value() == s);
+    if (!s.state_hash.empty()) {
+      auto by_state = f.run(f.store->find_setup_session_by_state(s.state_hash));
+      REQUIRE(by_state.ok());
+      CHECK(by_state.value() == s);
+    }
+  }
+  auto full = f.run(f.store->get_setup_session("pss_full"));
+  REQUIRE(full.ok());
+  CHECK(full->pkce_verifier_sealed.size() == 24);
+  CHECK(full->pkce_verifier_sealed == contract::full_session("pss_full", "tnt_s", 1).pkce_verifier_sealed);
+  CHECK(full->connect_token_sealed.size() == 14);
+  CHECK(full->connection_params.size() == 2);
+  // A session without a state is not found by the empty one.
+  CHECK(f.run(f.store->find_setup_session_by_state("")).is(Errc::not_found));
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a setup session that does not exist is not_found by id and by state", Backend,
+                          store_session_missing) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  CHECK(f.run(f.store->get_setup_session("pss_nobody")).is(Errc::not_found));
+  CHECK(f.run(f.store->find_setup_session_by_state("no-such-state")).is(Errc::not_found));
+  CHECK(f.run(f.store->find_setup_session_by_state("")).is(Errc::not_found));
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a setup session whose id or state exists is a conflict and keeps the first", Backend,
+                          store_session_duplicate) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  const SetupSession first = contract::full_session("pss_1", "tnt_a", 10);
+  REQUIRE(f.run(f.store->create_setup_session(first)).ok());
+
+  SetupSession same_id = contract::bare_session("pss_1", "tnt_a", 20);
+  CHECK(f.run(f.store->create_setup_session(same_id)).is(Errc::conflict));
+  same_id.tenant_id = "tnt_b";  // ids are unique across tenants
+  CHECK(f.run(f.store->create_setup_session(same_id)).is(Errc::conflict));
+  SetupSession same_state = contract::bare_session("pss_2", "tnt_b", 20);
+  same_state.state_hash = first.state_hash;
+  CHECK(f.run(f.store->create_setup_session(same_state)).is(Errc::conflict));
+
+  CHECK(f.run(f.store->get_setup_session("pss_2")).is(Errc::not_found));
+  auto read = f.run(f.store->get_setup_session("pss_1"));
+  REQUIRE(read.ok());
+  CHECK(read->tenant_id == "tnt_a");
+  CHECK(read->created_at == 10);
+  CHECK(read->version == 1);
+  auto by_state = f.run(f.store->find_setup_session_by_state(first.state_hash));
+  REQUIRE(by_state.ok());
+  CHECK(by_state->id == "pss_1");
+  auto b_list = f.run(f.store->list_setup_sessions("tnt_b", {}, "", 50));
+  REQUIRE(b_list.ok());
+  CHECK(b_list->items.empty());
+  // Several sessions without a state are fine.
+  REQUIRE(f.run(f.store->create_setup_session(contract::bare_session("pss_3", "tnt_a", 30))).ok());
+  REQUIRE(f.run(f.store->create_setup_session(contract::bare_session("pss_4", "tnt_a", 40))).ok());
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a setup session for a tenant that does not exist is not_found and not stored", Backend,
+                          store_session_orphan) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  SetupSession s = contract::full_session("pss_1", "tnt_nobody", 10);
+  CHECK(f.run(f.store->create_setup_session(s)).is(Errc::not_found));
+  CHECK(f.run(f.store->get_setup_session("pss_1")).is(Errc::not_found));
+  CHECK(f.run(f.store->find_setup_session_by_state(s.state_hash)).is(Errc::not_found));
+  auto expired = f.run(f.store->list_expired_setup_sessions(s.expires_at + 1, 10));
+  REQUIRE(expired.ok());
+  CHECK(expired->empty());
+  auto listed = f.run(f.store->list_setup_sessions("tnt_nobody", {}, "", 10));
+  REQUIRE(listed.ok());
+  CHECK(listed->items.empty());
+}
+
+TEST_CASE_TEMPLATE_DEFINE("setup session updates are compare-and-set, write every field and keep created_at",
+                          Backend, store_session_update) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  auto created = f.run(f.store->create_setup_session(contract::bare_session("pss_u", "tnt_a", 100)));
+  REQUIRE(created.ok());
+
+  // Every field changes (created_at too, which the store keeps).
+  SetupSession changed = contract::full_session("pss_u", "tnt_a", 100);
+  changed.provider = "slack";
+  changed.status = "completed";
+  changed.auth_config_id = "pac_result";
+  changed.external_user_id = "someone else";
+  changed.expires_at = 123'456;
+  changed.updated_at = 900;
+  changed.created_at = 999;
+  changed.version = created->version;
+  auto updated = f.run(f.store->update_setup_session(changed));
+  REQUIRE(updated.ok());
+  changed.version = 2;
+  changed.created_at = 100;
+  CHECK(updated.value() == changed);
+  auto read = f.run(f.store->get_setup_session("pss_u"));
+  REQUIRE(read.ok());
+  CHECK(read.value() == changed);
+
+  // Fields can be cleared again.
+  SetupSession cleared = contract::bare_session("pss_u", "tnt_a", 100);
+  cleared.version = 2;
+  auto again = f.run(f.store->update_setup_session(cleared));
+  REQUIRE(again.ok());
+  CHECK(again->version == 3);
+  auto reread = f.run(f.store->get_setup_session("pss_u"));
+  REQUIRE(reread.ok());
+  cleared.version = 3;
+  CHECK(reread.value() == cleared);
+
+  // Stale and ahead versions conflict and change nothing.
+  SetupSession stale = reread.value();
+  stale.status = "failed";
+  stale.version = 2;
+  CHECK(f.run(f.store->update_setup_session(stale)).is(Errc::conflict));
+  stale.version = 9;
+  CHECK(f.run(f.store->update_setup_session(stale)).is(Errc::conflict));
+  auto after = f.run(f.store->get_setup_session("pss_u"));
+  REQUIRE(after.ok());
+  CHECK(after.value() == cleared);
+
+  // A session that does not exist, or that another tenant's record names, is not_found.
+  SetupSession ghost = contract::bare_session("pss_ghost", "tnt_a", 1);
+  ghost.version = 1;
+  CHECK(f.run(f.store->update_setup_session(ghost)).is(Errc::not_found));
+  CHECK(f.run(f.store->get_setup_session("pss_ghost")).is(Errc::not_found));
+  SetupSession moved = after.value();
+  moved.tenant_id = "tnt_b";
+  CHECK(f.run(f.store->update_setup_session(moved)).is(Errc::not_found));
+  auto unchanged = f.run(f.store->get_setup_session("pss_u"));
+  REQUIRE(unchanged.ok());
+  CHECK(unchanged.value() == cleared);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("the state lookup follows a session's state_hash through updates", Backend,
+                          store_session_state_moves) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  auto one = f.run(f.store->create_setup_session(contract::bare_session("pss_1", "tnt_a", 10)));
+  REQUIRE(one.ok());
+  SetupSession other = contract::bare_session("pss_2", "tnt_b", 20);
+  other.state_hash = "st-other";
+  REQUIRE(f.run(f.store->create_setup_session(other)).ok());
+
+  // None → a state: found by it.
+  SetupSession next = one.value();
+  next.state_hash = "st-1";
+  auto v2 = f.run(f.store->update_setup_session(next));
+  REQUIRE(v2.ok());
+  auto found = f.run(f.store->find_setup_session_by_state("st-1"));
+  REQUIRE(found.ok());
+  CHECK(found.value() == v2.value());
+
+  // A new state: the old one no longer finds it.
+  next = v2.value();
+  next.state_hash = "st-1b";
+  auto v3 = f.run(f.store->update_setup_session(next));
+  REQUIRE(v3.ok());
+  CHECK(f.run(f.store->find_setup_session_by_state("st-1")).is(Errc::not_found));
+  found = f.run(f.store->find_setup_session_by_state("st-1b"));
+  REQUIRE(found.ok());
+  CHECK(found->version == 3);
+
+  // An update that keeps the state keeps it found.
+  next = v3.value();
+  next.browser_hash = "cookie";
+  auto v4 = f.run(f.store->update_setup_session(next));
+  REQUIRE(v4.ok());
+  found = f.run(f.store->find_setup_session_by_state("st-1b"));
+  REQUIRE(found.ok());
+  CHECK(found.value() == v4.value());
+
+  // Another session's state is a conflict and changes nothing.
+  next = v4.value();
+  next.state_hash = "st-other";
+  CHECK(f.run(f.store->update_setup_session(next)).is(Errc::conflict));
+  found = f.run(f.store->find_setup_session_by_state("st-other"));
+  REQUIRE(found.ok());
+  CHECK(found->id == "pss_2");
+  found = f.run(f.store->find_setup_session_by_state("st-1b"));
+  REQUIRE(found.ok());
+  CHECK(found.value() == v4.value());
+
+  // Cleared: found by neither; and the old state is free for another session.
+  next = v4.value();
+  next.state_hash.clear();
+  next.status = "completed";
+  auto v5 = f.run(f.store->update_setup_session(next));
+  REQUIRE(v5.ok());
+  CHECK(f.run(f.store->find_setup_session_by_state("st-1b")).is(Errc::not_found));
+  CHECK(f.run(f.store->find_setup_session_by_state("")).is(Errc::not_found));
+  SetupSession reuse = contract::bare_session("pss_3", "tnt_a", 30);
+  reuse.state_hash = "st-1b";
+  REQUIRE(f.run(f.store->create_setup_session(reuse)).ok());
+  found = f.run(f.store->find_setup_session_by_state("st-1b"));
+  REQUIRE(found.ok());
+  CHECK(found->id == "pss_3");
+  auto read = f.run(f.store->get_setup_session("pss_1"));
+  REQUIRE(read.ok());
+  CHECK(read.value() == v5.value());
+}
+
+TEST_CASE_TEMPLATE_DEFINE("setup sessions list one tenant's, filtered, in creation order, page by page", Backend,
+                          store_session_list) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  struct Row {
+    const char* id;
+    Millis at;
+    const char* status;
+    const char* provider;
+    const char* user;
+  };
+  // Seven that match {pending, github, u1}, created out of order with ties on
+  // created_at, among others that miss by one field each.
+  const std::vector<Row> rows = {
+      {"pss_m7", 300, "pending", "github", "u1"},   {"pss_c1", 150, "completed", "github", "u1"},
+      {"pss_m3", 200, "pending", "github", "u1"},   {"pss_p1", 210, "pending", "slack", "u1"},
+      {"pss_m5", 100, "pending", "github", "u1"},   {"pss_x1", 120, "pending", "github", "u2"},
+      {"pss_m6", 400, "pending", "github", "u1"},   {"pss_c2", 250, "completed", "github", "u1"},
+      {"pss_m1", 200, "pending", "github", "u1"},   {"pss_p2", 350, "pending", "slack", "u1"},
+      {"pss_m4", 500, "pending", "github", "u1"},   {"pss_x2", 410, "pending", "github", "u2"},
+      {"pss_m2", 400, "pending", "github", "u1"},   {"pss_c3", 450, "failed", "slack", "u2"},
+  };
+  std::vector<SetupSession> records;
+  for (const Row& row : rows) {
+    for (const std::string tenant : {"tnt_a", "tnt_b"}) {
+      const std::string id = tenant == "tnt_a" ? std::string(row.id) : std::string(row.id) + "_b";
+      SetupSession s = contract::bare_session(id, tenant, row.at);
+      s.status = row.status;
+      s.provider = row.provider;
+      s.external_user_id = row.user;
+      s.state_hash = "state-" + id;
+      auto created = f.run(f.store->create_setup_session(s));
+      REQUIRE(created.ok());
+      records.push_back(created.value());
+    }
+  }
+  auto list = [&](const std::string& tenant_id, const SetupSessionFilter& filter, const std::string& cursor,
+                  std::size_t limit) { return f.store->list_setup_sessions(tenant_id, filter, cursor, limit); };
+
+  const SetupSessionFilter all_three = contract::session_filter("pending", "github", "u1");
+  CHECK(contract::expected_ids(records, "tnt_a", all_three) ==
+        std::vector<std::string>{"pss_m5", "pss_m1", "pss_m3", "pss_m7", "pss_m2", "pss_m6", "pss_m4"});
+  CHECK(contract::walk_pages(f, 3, {3, 3, 1}, [&](const std::string& cursor, std::size_t limit) {
+          return list("tnt_a", all_three, cursor, limit);
+        }) == contract::expected_ids(records, "tnt_a", all_three));
+
+  const std::vector<SetupSessionFilter> filters = {
+      {},
+      all_three,
+      contract::session_filter("pending"),
+      contract::session_filter("completed"),
+      contract::session_filter("", "github"),
+      contract::session_filter("", "slack"),
+      contract::session_filter("", "", "u1"),
+      contract::session_filter("", "", "u2"),
+      contract::session_filter("pending", "github"),
+      contract::session_filter("pending", "", "u2"),
+      contract::session_filter("", "slack", "u1"),
+      contract::session_filter("expired"),
+      contract::session_filter("", "nobody"),
+  };
+  for (const auto& filter : filters) {
+    contract::check_filtered_list(f, records, "tnt_a", filter, list);
+    contract::check_filtered_list(f, records, "tnt_b", filter, list);
+  }
+  contract::check_filtered_list(f, records, "tnt_nobody", SetupSessionFilter{}, list);
+
+  // Items are whole records.
+  auto page = f.run(f.store->list_setup_sessions("tnt_a", all_three, "", 1));
+  REQUIRE(page.ok());
+  REQUIRE(page->items.size() == 1);
+  CHECK(page->items[0] == *std::find_if(records.begin(), records.end(),
+                                        [](const SetupSession& s) { return s.id == "pss_m5"; }));
+
+  // A status change moves a session between filters.
+  SetupSession done = page->items[0];
+  done.status = "completed";
+  REQUIRE(f.run(f.store->update_setup_session(done)).ok());
+  for (auto& r : records) {
+    if (r.id == "pss_m5") r.status = "completed";
+  }
+  contract::check_filtered_list(f, records, "tnt_a", all_three, list);
+  contract::check_filtered_list(f, records, "tnt_a", contract::session_filter("completed"), list);
+
+  CHECK(f.run(f.store->list_setup_sessions("tnt_a", all_three, "!!!", 3)).is(Errc::bad_cursor));
+}
+
+TEST_CASE_TEMPLATE_DEFINE("expired setup sessions are the pending ones past expiry, of every tenant, oldest first",
+                          Backend, store_session_expired) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  constexpr Millis kNow = 10'000;
+  struct Row {
+    const char* id;
+    const char* tenant;
+    const char* status;
+    Millis expires_at;
+  };
+  const std::vector<Row> rows = {
+      {"pss_p1", "tnt_a", "pending", 9'000},    {"pss_p2", "tnt_a", "pending", 5'000},
+      {"pss_p3", "tnt_b", "pending", 7'000},    {"pss_p4", "tnt_b", "pending", 9'999},
+      {"pss_p5", "tnt_a", "pending", kNow},     {"pss_p6", "tnt_a", "pending", 20'000},
+      {"pss_p7", "tnt_b", "pending", 7'000},    {"pss_c1", "tnt_a", "completed", 1'000},
+      {"pss_f1", "tnt_b", "failed", 1'000},     {"pss_e1", "tnt_a", "expired", 1'000},
+      {"pss_a1", "tnt_b", "archived", 1'000},
+  };
+  Millis at = 0;
+  for (const Row& row : rows) {
+    SetupSession s = contract::full_session(row.id, row.tenant, ++at);
+    s.status = row.status;
+    s.expires_at = row.expires_at;
+    REQUIRE(f.run(f.store->create_setup_session(s)).ok());
+  }
+  auto expired = [&](Millis now, std::size_t limit) {
+    auto list = f.run(f.store->list_expired_setup_sessions(now, limit));
+    REQUIRE(list.ok());
+    return contract::ids_of(list.value());
+  };
+  using Ids = std::vector<std::string>;
+  CHECK(expired(kNow, 100) == Ids{"pss_p2", "pss_p3", "pss_p7", "pss_p1", "pss_p4"});
+  CHECK(expired(kNow, 2) == Ids{"pss_p2", "pss_p3"});
+  CHECK(expired(kNow, 1) == Ids{"pss_p2"});
+  CHECK(expired(kNow, 0).empty());
+  CHECK(expired(5'000, 100).empty());
+  CHECK(expired(5'001, 100) == Ids{"pss_p2"});
+
+  // Whole records.
+  auto whole = f.run(f.store->list_expired_setup_sessions(kNow, 1));
+  REQUIRE(whole.ok());
+  REQUIRE(whole->size() == 1);
+  auto read = f.run(f.store->get_setup_session("pss_p2"));
+  REQUIRE(read.ok());
+  CHECK(whole->front() == read.value());
+
+  // The sweep marks one expired, another completes, a third is given more time.
+  SetupSession swept = read.value();
+  swept.status = "expired";
+  REQUIRE(f.run(f.store->update_setup_session(swept)).ok());
+  auto p3 = f.run(f.store->get_setup_session("pss_p3"));
+  REQUIRE(p3.ok());
+  SetupSession completed = p3.value();
+  completed.status = "completed";
+  REQUIRE(f.run(f.store->update_setup_session(completed)).ok());
+  auto p1 = f.run(f.store->get_setup_session("pss_p1"));
+  REQUIRE(p1.ok());
+  SetupSession extended = p1.value();
+  extended.expires_at = 30'000;
+  REQUIRE(f.run(f.store->update_setup_session(extended)).ok());
+  CHECK(expired(kNow, 100) == Ids{"pss_p7", "pss_p4"});
+  CHECK(expired(30'001, 100) == Ids{"pss_p7", "pss_p4", "pss_p5", "pss_p6", "pss_p1"});
+
+  // Back to pending (no handler does this, but the store follows the record).
+  auto c1 = f.run(f.store->get_setup_session("pss_c1"));
+  REQUIRE(c1.ok());
+  SetupSession reopened = c1.value();
+  reopened.status = "pending";
+  REQUIRE(f.run(f.store->update_setup_session(reopened)).ok());
+  CHECK(expired(kNow, 100) == Ids{"pss_c1", "pss_p7", "pss_p4"});
+}
+
+TEST_CASE_TEMPLATE_DEFINE("concurrent updates of a session's state lose none and leave only the last state findable",
+                          Backend, store_session_concurrent_state) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_setup_session(contract::full_session("pss_busy", "tnt_a", 10))).ok());
+
+  constexpr int kWriters = 30;
+  std::atomic<int> conflicts{0};
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kWriters; ++i) {
+    boost::asio::co_spawn(f.ctx,
+                          contract::move_state(*f.store, "pss_busy", "st-" + std::to_string(i), conflicts, failures),
+                          boost::asio::detached);
+  }
+  f.ctx.restart();
+  std::vector<std::thread> runners;
+  for (int i = 0; i < 4; ++i) runners.emplace_back([&] { f.ctx.run(); });
+  for (auto& t : runners) t.join();
+
+  CHECK(failures == 0);
+  auto read = f.run(f.store->get_setup_session("pss_busy"));
+  REQUIRE(read.ok());
+  CHECK(read->version == 1 + kWriters);
+  CHECK(read->scopes.size() == 2 + kWriters);  // full_session's two, and one per writer
+  CHECK(read->state_hash == read->scopes.back());
+  int findable = 0;
+  for (int i = 0; i < kWriters; ++i) {
+    const std::string state = "st-" + std::to_string(i);
+    auto found = f.run(f.store->find_setup_session_by_state(state));
+    if (found.ok()) {
+      ++findable;
+      CHECK(state == read->state_hash);
+      CHECK(found.value() == read.value());
+    } else {
+      CHECK(found.is(Errc::not_found));
+    }
+  }
+  CHECK(findable == 1);
+  CHECK(f.run(f.store->find_setup_session_by_state("state-of-pss_busy")).is(Errc::not_found));
+  WARN_MESSAGE(conflicts > 0, "the writers never collided, so compare-and-set went untested");
+}
+
+// ---- auth configs -------------------------------------------------------------------
+
+TEST_CASE_TEMPLATE_DEFINE("a created auth config reads back whole, secrets and optional times included, at version 1",
+                          Backend, store_auth_round_trip) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  for (AuthConfig c : {contract::full_auth("pac_full", "tnt_a", 1'700'000'000'123),
+                       contract::bare_auth("pac_bare", "tnt_a", 5)}) {
+    CAPTURE(c.id);
+    c.version = 42;  // the store sets it
+    auto created = f.run(f.store->create_auth_config(c));
+    REQUIRE(created.ok());
+    c.version = 1;
+    CHECK(created.value() == c);
+    auto read = f.run(f.store->get_auth_config(c.id));
+    REQUIRE(read.ok());
+    CHECK(read.value() == c);
+  }
+  auto full = f.run(f.store->get_auth_config("pac_full"));
+  REQUIRE(full.ok());
+  CHECK(full->access_token_sealed.size() == 15);
+  CHECK(full->refresh_token_sealed.front() == '\0');
+  CHECK(full->expires_at.has_value());
+  auto bare = f.run(f.store->get_auth_config("pac_bare"));
+  REQUIRE(bare.ok());
+  CHECK_FALSE(bare->expires_at.has_value());
+  CHECK_FALSE(bare->last_refreshed_at.has_value());
+  CHECK_FALSE(bare->last_used_at.has_value());
+  CHECK(bare->access_token_sealed.empty());
+}
+
+TEST_CASE_TEMPLATE_DEFINE("auth configs: missing is not_found, a duplicate id a conflict, no tenant not_found",
+                          Backend, store_auth_create_rules) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  CHECK(f.run(f.store->get_auth_config("pac_nobody")).is(Errc::not_found));
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  REQUIRE(f.run(f.store->create_auth_config(contract::bare_auth("pac_1", "tnt_a", 10))).ok());
+
+  CHECK(f.run(f.store->create_auth_config(contract::full_auth("pac_1", "tnt_a", 20))).is(Errc::conflict));
+  CHECK(f.run(f.store->create_auth_config(contract::full_auth("pac_1", "tnt_b", 20))).is(Errc::conflict));
+  auto read = f.run(f.store->get_auth_config("pac_1"));
+  REQUIRE(read.ok());
+  CHECK(read.value() == [] {
+    AuthConfig c = contract::bare_auth("pac_1", "tnt_a", 10);
+    c.version = 1;
+    return c;
+  }());
+  auto b_list = f.run(f.store->list_auth_configs("tnt_b", {}, "", 50));
+  REQUIRE(b_list.ok());
+  CHECK(b_list->items.empty());
+
+  CHECK(f.run(f.store->create_auth_config(contract::full_auth("pac_2", "tnt_nobody", 20))).is(Errc::not_found));
+  CHECK(f.run(f.store->get_auth_config("pac_2")).is(Errc::not_found));
+  auto orphans = f.run(f.store->list_auth_configs("tnt_nobody", {}, "", 50));
+  REQUIRE(orphans.ok());
+  CHECK(orphans->items.empty());
+}
+
+TEST_CASE_TEMPLATE_DEFINE("auth config updates are compare-and-set, write every field and keep created_at", Backend,
+                          store_auth_update) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  auto created = f.run(f.store->create_auth_config(contract::bare_auth("pac_u", "tnt_a", 100)));
+  REQUIRE(created.ok());
+
+  AuthConfig changed = contract::full_auth("pac_u", "tnt_a", 100);
+  changed.status = "needs_reauth";
+  changed.provider = "slack";
+  changed.external_user_id = "u9";
+  changed.created_at = 999;
+  changed.version = 1;
+  auto updated = f.run(f.store->update_auth_config(changed));
+  REQUIRE(updated.ok());
+  changed.version = 2;
+  changed.created_at = 100;
+  CHECK(updated.value() == changed);
+  auto read = f.run(f.store->get_auth_config("pac_u"));
+  REQUIRE(read.ok());
+  CHECK(read.value() == changed);
+
+  // Secrets erased and times unset (a revoke).
+  AuthConfig revoked = read.value();
+  revoked.status = "revoked";
+  revoked.access_token_sealed.clear();
+  revoked.refresh_token_sealed.clear();
+  revoked.api_key_sealed.clear();
+  revoked.client_secret_sealed.clear();
+  revoked.expires_at.reset();
+  revoked.last_refreshed_at.reset();
+  revoked.last_used_at.reset();
+  auto v3 = f.run(f.store->update_auth_config(revoked));
+  REQUIRE(v3.ok());
+  CHECK(v3->version == 3);
+  auto reread = f.run(f.store->get_auth_config("pac_u"));
+  REQUIRE(reread.ok());
+  revoked.version = 3;
+  CHECK(reread.value() == revoked);
+
+  // Stale and ahead versions conflict and change nothing.
+  AuthConfig stale = changed;  // at version 2
+  stale.status = "active";
+  CHECK(f.run(f.store->update_auth_config(stale)).is(Errc::conflict));
+  stale.version = 4;
+  CHECK(f.run(f.store->update_auth_config(stale)).is(Errc::conflict));
+  auto after = f.run(f.store->get_auth_config("pac_u"));
+  REQUIRE(after.ok());
+  CHECK(after.value() == revoked);
+
+  // Missing, and another tenant's id, are not_found and create nothing.
+  AuthConfig ghost = contract::bare_auth("pac_ghost", "tnt_a", 1);
+  ghost.version = 1;
+  CHECK(f.run(f.store->update_auth_config(ghost)).is(Errc::not_found));
+  CHECK(f.run(f.store->get_auth_config("pac_ghost")).is(Errc::not_found));
+  AuthConfig moved = after.value();
+  moved.tenant_id = "tnt_b";
+  CHECK(f.run(f.store->update_auth_config(moved)).is(Errc::not_found));
+  auto unchanged = f.run(f.store->get_auth_config("pac_u"));
+  REQUIRE(unchanged.ok());
+  CHECK(unchanged.value() == revoked);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("auth configs list one tenant's, filtered, in creation order, page by page", Backend,
+                          store_auth_list) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  struct Row {
+    const char* id;
+    Millis at;
+    const char* status;
+    const char* provider;
+    const char* user;
+  };
+  const std::vector<Row> rows = {
+      {"pac_m7", 300, "active", "github", "u1"},       {"pac_r1", 150, "revoked", "github", "u1"},
+      {"pac_m3", 200, "active", "github", "u1"},       {"pac_s1", 210, "active", "slack", "u1"},
+      {"pac_m5", 100, "active", "github", "u1"},       {"pac_x1", 120, "active", "github", "u2"},
+      {"pac_m6", 400, "active", "github", "u1"},       {"pac_n1", 250, "needs_reauth", "github", "u1"},
+      {"pac_m1", 200, "active", "github", "u1"},       {"pac_s2", 350, "active", "slack", "u1"},
+      {"pac_m4", 500, "active", "github", "u1"},       {"pac_x2", 410, "active", "github", "u2"},
+      {"pac_m2", 400, "active", "github", "u1"},       {"pac_n2", 450, "needs_reauth", "slack", "u2"},
+  };
+  std::vector<AuthConfig> records;
+  for (const Row& row : rows) {
+    for (const std::string tenant : {"tnt_a", "tnt_b"}) {
+      const std::string id = tenant == "tnt_a" ? std::string(row.id) : std::string(row.id) + "_b";
+      AuthConfig c = contract::bare_auth(id, tenant, row.at);
+      c.status = row.status;
+      c.provider = row.provider;
+      c.external_user_id = row.user;
+      auto created = f.run(f.store->create_auth_config(c));
+      REQUIRE(created.ok());
+      records.push_back(created.value());
+    }
+  }
+  auto list = [&](const std::string& tenant_id, const AuthConfigFilter& filter, const std::string& cursor,
+                  std::size_t limit) { return f.store->list_auth_configs(tenant_id, filter, cursor, limit); };
+
+  const AuthConfigFilter all_three = contract::auth_filter("active", "github", "u1");
+  CHECK(contract::walk_pages(f, 3, {3, 3, 1}, [&](const std::string& cursor, std::size_t limit) {
+          return list("tnt_a", all_three, cursor, limit);
+        }) == std::vector<std::string>{"pac_m5", "pac_m1", "pac_m3", "pac_m7", "pac_m2", "pac_m6", "pac_m4"});
+
+  const std::vector<AuthConfigFilter> filters = {
+      {},
+      all_three,
+      contract::auth_filter("active"),
+      contract::auth_filter("needs_reauth"),
+      contract::auth_filter("revoked"),
+      contract::auth_filter("", "github"),
+      contract::auth_filter("", "slack"),
+      contract::auth_filter("", "", "u1"),
+      contract::auth_filter("", "", "u2"),
+      contract::auth_filter("active", "slack"),
+      contract::auth_filter("needs_reauth", "", "u2"),
+      contract::auth_filter("", "github", "u2"),
+      contract::auth_filter("", "", "nobody"),
+  };
+  for (const auto& filter : filters) {
+    contract::check_filtered_list(f, records, "tnt_a", filter, list);
+    contract::check_filtered_list(f, records, "tnt_b", filter, list);
+  }
+  contract::check_filtered_list(f, records, "tnt_nobody", AuthConfigFilter{}, list);
+
+  auto page = f.run(f.store->list_auth_configs("tnt_a", all_three, "", 1));
+  REQUIRE(page.ok());
+  REQUIRE(page->items.size() == 1);
+  CHECK(page->items[0] ==
+        *std::find_if(records.begin(), records.end(), [](const AuthConfig& c) { return c.id == "pac_m5"; }));
+
+  // A revoke moves an auth config between filters.
+  AuthConfig revoked = page->items[0];
+  revoked.status = "revoked";
+  REQUIRE(f.run(f.store->update_auth_config(revoked)).ok());
+  for (auto& r : records) {
+    if (r.id == "pac_m5") r.status = "revoked";
+  }
+  contract::check_filtered_list(f, records, "tnt_a", all_three, list);
+  contract::check_filtered_list(f, records, "tnt_a", contract::auth_filter("revoked"), list);
+
+  CHECK(f.run(f.store->list_auth_configs("tnt_a", all_three, "!!!", 3)).is(Errc::bad_cursor));
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a filter that matches few of many records still pages exactly", Backend,
+                          store_sparse_filtered_list) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  // 140 records; the few that match sit at the ends and across where a
+  // backend reading in batches (of 64, 100, 128, ...) would cut.
+  const std::set<int> matching = {0, 63, 64, 65, 99, 100, 127, 128, 139};
+  std::vector<AuthConfig> records;
+  for (int i = 0; i < 140; ++i) {
+    AuthConfig c = contract::bare_auth("pac_" + std::to_string(1000 + i), "tnt_a", 10 * i);
+    c.external_user_id = matching.count(i) ? "needle" : "hay";
+    auto created = f.run(f.store->create_auth_config(c));
+    REQUIRE(created.ok());
+    records.push_back(created.value());
+  }
+  auto list = [&](const std::string& tenant_id, const AuthConfigFilter& filter, const std::string& cursor,
+                  std::size_t limit) { return f.store->list_auth_configs(tenant_id, filter, cursor, limit); };
+  contract::check_filtered_list(f, records, "tnt_a", contract::auth_filter("", "", "needle"), list);
+  contract::check_filtered_list(f, records, "tnt_a", contract::auth_filter("", "", "hay"), list);
+  contract::check_filtered_list(f, records, "tnt_a", contract::auth_filter("", "", "none"), list);
+  const AuthConfigFilter needle = contract::auth_filter("", "", "needle");
+  CHECK(contract::walk_pages(f, 2, {2, 2, 2, 2, 1}, [&](const std::string& cursor, std::size_t limit) {
+          return list("tnt_a", needle, cursor, limit);
+        }).size() == matching.size());
+}
+
 #define TOLLGATE_STORE_CONTRACT(Backend)                                       \
   TEST_CASE_TEMPLATE_INVOKE(store_setting_round_trip, Backend);                \
   TEST_CASE_TEMPLATE_INVOKE(store_setting_cas, Backend);                       \
@@ -611,4 +1454,18 @@ TEST_CASE_TEMPLATE_DEFINE("provider settings are compare-and-set: stale versions
   TEST_CASE_TEMPLATE_INVOKE(store_key_revoke_missing, Backend);                \
   TEST_CASE_TEMPLATE_INVOKE(store_ping, Backend);                              \
   TEST_CASE_TEMPLATE_INVOKE(store_cas_no_lost_update, Backend);                \
-  TEST_CASE_TEMPLATE_INVOKE(store_two_contexts, Backend)
+  TEST_CASE_TEMPLATE_INVOKE(store_two_contexts, Backend);                     \
+  TEST_CASE_TEMPLATE_INVOKE(store_session_round_trip, Backend);               \
+  TEST_CASE_TEMPLATE_INVOKE(store_session_missing, Backend);                  \
+  TEST_CASE_TEMPLATE_INVOKE(store_session_duplicate, Backend);                \
+  TEST_CASE_TEMPLATE_INVOKE(store_session_orphan, Backend);                   \
+  TEST_CASE_TEMPLATE_INVOKE(store_session_update, Backend);                   \
+  TEST_CASE_TEMPLATE_INVOKE(store_session_state_moves, Backend);              \
+  TEST_CASE_TEMPLATE_INVOKE(store_session_list, Backend);                     \
+  TEST_CASE_TEMPLATE_INVOKE(store_session_expired, Backend);                  \
+  TEST_CASE_TEMPLATE_INVOKE(store_session_concurrent_state, Backend);         \
+  TEST_CASE_TEMPLATE_INVOKE(store_auth_round_trip, Backend);                  \
+  TEST_CASE_TEMPLATE_INVOKE(store_auth_create_rules, Backend);                \
+  TEST_CASE_TEMPLATE_INVOKE(store_auth_update, Backend);                      \
+  TEST_CASE_TEMPLATE_INVOKE(store_auth_list, Backend);                        \
+  TEST_CASE_TEMPLATE_INVOKE(store_sparse_filtered_list, Backend)

@@ -62,6 +62,34 @@ ApiKey api_key(std::string id, std::string tenant_id) {
   return k;
 }
 
+SetupSession session(std::string id, std::string tenant_id, std::string state_hash = "") {
+  SetupSession s;
+  s.id = std::move(id);
+  s.tenant_id = std::move(tenant_id);
+  s.provider = "github";
+  s.auth_method = "oauth";
+  s.status = "pending";
+  s.mode = "managed";
+  s.state_hash = std::move(state_hash);
+  s.expires_at = 5000;
+  s.created_at = 1234;
+  s.updated_at = 1234;
+  return s;
+}
+
+AuthConfig auth_config(std::string id, std::string tenant_id) {
+  AuthConfig c;
+  c.id = std::move(id);
+  c.tenant_id = std::move(tenant_id);
+  c.provider = "github";
+  c.status = "active";
+  c.mode = "managed";
+  c.access_token_sealed = std::string("\0sealed", 7);
+  c.created_at = 1300;
+  c.updated_at = 1300;
+  return c;
+}
+
 // A field of INFO's text, e.g. info_field(server, "stats", "total_commands_processed").
 std::optional<std::int64_t> info_field(const RedisProcess& server, const std::string& section, const std::string& name) {
   const std::string info = server.command("INFO " + section);
@@ -140,6 +168,60 @@ TEST_CASE("records and indexes live under the documented keys, with one hash tag
   CHECK(server.command("DBSIZE") == ":6\r\n");
 }
 
+TEST_CASE("setup sessions and auth configs live under the documented keys, and the session indexes follow updates") {
+  RedisProcess server;
+  auto store = open_store(server.url());
+  boost::asio::io_context ctx;
+  REQUIRE(run_sync(ctx, store->create_tenant(tenant("tnt_x", 1))).ok());
+  auto created = run_sync(ctx, store->create_setup_session(session("pss_1", "tnt_x", "st-1")));
+  REQUIRE(created.ok());
+  REQUIRE(run_sync(ctx, store->create_auth_config(auth_config("pac_1", "tnt_x"))).ok());
+
+  CHECK(server.command("HGET tollgate:{tnt_x}:session:pss_1 body").find(R"("id":"pss_1")") != std::string::npos);
+  CHECK(server.command("HGET tollgate:{tnt_x}:session:pss_1 version") == "$1\r\n1\r\n");
+  CHECK(server.command("HGET tollgate:{tnt_x}:session:pss_1 created_at") == "$4\r\n1234\r\n");
+  CHECK(server.command("HGET tollgate:{tnt_x}:session:pss_1 state_hash") == "$4\r\nst-1\r\n");
+  CHECK(server.command("ZRANGE tollgate:{tnt_x}:sessions 0 -1").find("09223372036854777042:pss_1") != std::string::npos);
+  CHECK(server.command("GET tollgate:{idx}:session_id:pss_1") == "$5\r\ntnt_x\r\n");
+  CHECK(server.command("GET tollgate:{idx}:session_state:st-1") == "$11\r\ntnt_x pss_1\r\n");
+  CHECK(server.command("ZSCORE tollgate:{idx}:pending_sessions pss_1") == "$4\r\n5000\r\n");
+  const std::string auth_body = server.command("HGET tollgate:{tnt_x}:auth:pac_1 body");
+  CHECK(auth_body.find(R"("id":"pac_1")") != std::string::npos);
+  CHECK(auth_body.find(R"("access_token_sealed":"AHNlYWxlZA==")") != std::string::npos);  // base64 of the bytes
+  CHECK(server.command("ZRANGE tollgate:{tnt_x}:auths 0 -1").find(":pac_1") != std::string::npos);
+  CHECK(server.command("GET tollgate:{idx}:auth_id:pac_1") == "$5\r\ntnt_x\r\n");
+  // tenant, tenants, session, sessions, session_id, session_state, pending_sessions, auth, auths, auth_id
+  CHECK(server.command("DBSIZE") == ":10\r\n");
+
+  // A new state and a new expiry: the mapping moves, the score follows.
+  SetupSession next = created.value();
+  next.state_hash = "st-2";
+  next.expires_at = 7000;
+  auto v2 = run_sync(ctx, store->update_setup_session(next));
+  REQUIRE(v2.ok());
+  CHECK(server.command("EXISTS tollgate:{idx}:session_state:st-1") == ":0\r\n");
+  CHECK(server.command("GET tollgate:{idx}:session_state:st-2") == "$11\r\ntnt_x pss_1\r\n");
+  CHECK(server.command("HGET tollgate:{tnt_x}:session:pss_1 state_hash") == "$4\r\nst-2\r\n");
+  CHECK(server.command("ZSCORE tollgate:{idx}:pending_sessions pss_1") == "$4\r\n7000\r\n");
+
+  // No longer pending and no state: out of both.
+  next = v2.value();
+  next.state_hash.clear();
+  next.status = "completed";
+  REQUIRE(run_sync(ctx, store->update_setup_session(next)).ok());
+  CHECK(server.command("EXISTS tollgate:{idx}:session_state:st-2") == ":0\r\n");
+  CHECK(server.command("ZSCORE tollgate:{idx}:pending_sessions pss_1") == "$-1\r\n");
+  CHECK(server.command("HGET tollgate:{tnt_x}:session:pss_1 state_hash") == "$0\r\n\r\n");
+  CHECK(server.command("DBSIZE") == ":8\r\n");
+
+  // A session created without a state, and not pending, touches neither index.
+  SetupSession quiet = session("pss_2", "tnt_x");
+  quiet.status = "archived";
+  REQUIRE(run_sync(ctx, store->create_setup_session(quiet)).ok());
+  CHECK(server.command("KEYS tollgate:{idx}:session_state:*") == "*0\r\n");
+  CHECK(server.command("EXISTS tollgate:{idx}:pending_sessions") == ":0\r\n");
+}
+
 TEST_CASE("the key prefix keeps stores apart on one server") {
   RedisProcess server;
   auto one = open_store(server.url(), 2000ms, "one:");
@@ -207,6 +289,68 @@ TEST_CASE("an update applied once answers success when resent, and changes nothi
 
   change.name = "a different change";  // at version 1 with another body: a real conflict
   CHECK(run_sync(ctx, store->update_tenant(change)).is(Errc::conflict));
+}
+
+TEST_CASE("resent creates and updates of setup sessions and auth configs succeed and change nothing more") {
+  RedisProcess server;
+  auto store = open_store(server.url());
+  boost::asio::io_context ctx;
+  REQUIRE(run_sync(ctx, store->create_tenant(tenant("tnt_r"))).ok());
+
+  SetupSession s = session("pss_r", "tnt_r", "st-r");
+  REQUIRE(run_sync(ctx, store->create_setup_session(s)).ok());
+  s.version = 7;  // ignored: the store sets it
+  auto again = run_sync(ctx, store->create_setup_session(s));
+  REQUIRE(again.ok());
+  CHECK(again->version == 1);
+  CHECK(server.command("ZCARD tollgate:{tnt_r}:sessions") == ":1\r\n");
+  CHECK(server.command("ZCARD tollgate:{idx}:pending_sessions") == ":1\r\n");
+  s.redirect_url = "https://elsewhere.example";
+  CHECK(run_sync(ctx, store->create_setup_session(s)).is(Errc::conflict));
+
+  SetupSession change = again.value();
+  change.state_hash = "st-r2";
+  change.status = "completed";
+  auto first = run_sync(ctx, store->update_setup_session(change));
+  REQUIRE(first.ok());
+  CHECK(first->version == 2);
+  auto resent = run_sync(ctx, store->update_setup_session(change));  // still at version 1, same body
+  REQUIRE(resent.ok());
+  CHECK(resent.value() == first.value());
+  CHECK(run_sync(ctx, store->get_setup_session("pss_r"))->version == 2);
+  CHECK(server.command("GET tollgate:{idx}:session_state:st-r2") == "$11\r\ntnt_r pss_r\r\n");
+  CHECK(server.command("EXISTS tollgate:{idx}:session_state:st-r") == ":0\r\n");
+  change.error_code = "different";  // at version 1 with another body: a real conflict
+  CHECK(run_sync(ctx, store->update_setup_session(change)).is(Errc::conflict));
+
+  const AuthConfig c = auth_config("pac_r", "tnt_r");
+  auto created = run_sync(ctx, store->create_auth_config(c));
+  REQUIRE(created.ok());
+  CHECK(run_sync(ctx, store->create_auth_config(c)).ok());
+  CHECK(server.command("ZCARD tollgate:{tnt_r}:auths") == ":1\r\n");
+  AuthConfig refreshed = created.value();
+  refreshed.last_refreshed_at = 99;
+  auto applied = run_sync(ctx, store->update_auth_config(refreshed));
+  REQUIRE(applied.ok());
+  auto resent_auth = run_sync(ctx, store->update_auth_config(refreshed));
+  REQUIRE(resent_auth.ok());
+  CHECK(resent_auth.value() == applied.value());
+  CHECK(run_sync(ctx, store->get_auth_config("pac_r"))->version == 2);
+}
+
+TEST_CASE("a state index entry that is malformed or disagrees with its session reads as corrupt") {
+  RedisProcess server;
+  auto store = open_store(server.url());
+  boost::asio::io_context ctx;
+  REQUIRE(run_sync(ctx, store->create_tenant(tenant("tnt_c"))).ok());
+  REQUIRE(run_sync(ctx, store->create_setup_session(session("pss_c", "tnt_c", "st-c"))).ok());
+  server.command("SET tollgate:{idx}:session_state:st-stale \"tnt_c pss_c\"");
+  server.command("SET tollgate:{idx}:session_state:st-gone \"tnt_c pss_gone\"");
+  server.command("SET tollgate:{idx}:session_state:st-bad nospace");
+  CHECK(run_sync(ctx, store->find_setup_session_by_state("st-stale")).is(Errc::corrupt));
+  CHECK(run_sync(ctx, store->find_setup_session_by_state("st-gone")).is(Errc::corrupt));
+  CHECK(run_sync(ctx, store->find_setup_session_by_state("st-bad")).is(Errc::corrupt));
+  CHECK(run_sync(ctx, store->find_setup_session_by_state("st-c")).ok());
 }
 
 TEST_CASE("concurrent revokes keep one time and write once") {

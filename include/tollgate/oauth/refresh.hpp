@@ -1,0 +1,66 @@
+#pragma once
+// The refresh coordinator (SPEC §5 "Refresh"): brings an auth config's access
+// token up to date, with one token request per auth config at a time in this
+// process however many workers ask at once, and stores a rotated refresh token
+// before anyone gets the new access token. (Across instances, the Redis lock
+// is a later layer on top of this one.)
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "tollgate/config/config.hpp"
+#include "tollgate/errors/error.hpp"
+#include "tollgate/store/records.hpp"
+
+namespace tollgate::store {
+class Store;
+}
+namespace tollgate::crypto {
+class Keyring;
+}
+namespace tollgate::upstream {
+class UpstreamClients;
+}
+
+namespace tollgate::oauth {
+
+struct RefreshResult {
+  // The auth config as stored after the refresh (or as found, when none was needed).
+  std::optional<store::AuthConfig> config;
+  // Set on failure (then `config` may hold the record as it now is). Never holds a secret.
+  std::optional<errors::Error> error;
+  // This call's flight sent a token request that succeeded (and its tokens are stored).
+  bool token_request_made = false;
+};
+
+class RefreshCoordinator {
+ public:
+  // Keeps references: all three must outlive the coordinator, and the coordinator
+  // every refresh() it started.
+  RefreshCoordinator(store::Store& store, const crypto::Keyring& keyring, upstream::UpstreamClients& clients);
+  ~RefreshCoordinator();
+  RefreshCoordinator(const RefreshCoordinator&) = delete;
+  RefreshCoordinator& operator=(const RefreshCoordinator&) = delete;
+
+  // Refreshes auth config `id` of `tenant_id` (another tenant's id: auth_config_not_found).
+  // force=false refreshes only when the access token is missing or expires within
+  // cfg->relay.refresh_margin; force=true always. Calls for the same auth config that
+  // overlap — from any thread or io_context — share one flight (one token request, one
+  // result), a forced call never settling for a flight that decided no refresh was
+  // needed. Each caller resumes on its own executor. The flight runs to its end even
+  // when the caller that started it goes away, so a rotated token is always stored.
+  boost::asio::awaitable<RefreshResult> refresh(std::string tenant_id, std::string id, bool force,
+                                               std::shared_ptr<const config::Config> cfg);
+
+  // Token requests attempted so far, retries included (tests, metrics).
+  std::uint64_t token_requests() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tollgate::oauth
