@@ -114,7 +114,7 @@ TEST_CASE("auth configs: a token response without refresh_token keeps the old on
   }
 }
 
-TEST_CASE("auth configs: invalid_grant marks needs_reauth; an unreachable token endpoint is refresh_failed and stays active") {
+TEST_CASE("auth configs: invalid_grant marks needs_reauth — an unreachable token endpoint is refresh_failed and stays active") {
   auto dead_port = free_port();
   World w("  gone:\n    alias: acme\n    token_url: http://127.0.0.1:" + std::to_string(dead_port) + "/token\n");
   auto bogus = w.call("POST", "/v1/auth-configs",
@@ -203,4 +203,31 @@ TEST_CASE("auth configs: a client-credentials connection obtains and renews its 
   CHECK(wrong.status == 400);
   w.tg->stop();
   CHECK(w.tg->logs().find(svc.secret) == std::string::npos);
+}
+
+TEST_CASE("auth configs: tollgate oauth status, token and disconnect") {
+  World w;
+  set_own_app(w, "acme-own");
+  auto own = connect_account(w, "acme-own");
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), TOLLGATE_BIN);
+    args.insert(args.end(), {"--url", w.public_url, "--key", w.key});
+    return run(args);
+  };
+  auto status = cli({"oauth", "status", "--provider", "acme-own"});
+  CHECK(status.status == 0);
+  CHECK(status.out.find(own) != std::string::npos);
+  CHECK(status.out.find("active") != std::string::npos);
+  auto token = cli({"oauth", "token", own});
+  CHECK(token.status == 0);
+  std::string access = token.out.substr(0, token.out.find('\n'));
+  CHECK(introspect_active(w, access));
+  auto gone = cli({"oauth", "disconnect", own});
+  CHECK(gone.status == 0);
+  CHECK(gone.out.find("revoked") != std::string::npos);
+  CHECK_FALSE(introspect_active(w, access));
+  auto after = cli({"oauth", "token", own});
+  CHECK(after.status == 1);
+  CHECK(after.err.find("reauth_required") != std::string::npos);
+  CHECK(cli({"oauth", "token", "not-an-id"}).status == 2);
 }

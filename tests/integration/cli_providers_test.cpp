@@ -282,7 +282,7 @@ TEST_CASE("cli providers: mode per tenant, with the admin key and --tenant or wi
   CHECK(unknown.err.rfind("tollgate: provider_not_found: ", 0) == 0);
 }
 
-TEST_CASE("cli providers: apps set stores a tenant's own app; its secret is in no output and no log") {
+TEST_CASE("cli providers: apps set stores a tenant's own app — its secret is in no output and no log") {
   Relay relay(true);
   auto a = create_tenant(relay, "acme");
   auto b = create_tenant(relay, "globex");

@@ -130,7 +130,7 @@ TEST_CASE("a client secret given on the command line is refused without echoing 
   CHECK(relay.requests().empty());
 }
 
-TEST_CASE("--help of an oauth verb prints its usage; providers get explains a null managed_service_config_key") {
+TEST_CASE("--help of an oauth verb prints its usage — providers get explains a null managed_service_config_key") {
   auto get = verb({"oauth", "providers", "get", "--help"});
   CHECK(get.status == 0);
   CHECK(get.out.rfind("usage: tollgate oauth providers get PROVIDER [--tenant TENANT] [--url URL] [--key KEY] "

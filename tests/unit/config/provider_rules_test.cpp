@@ -74,7 +74,7 @@ TEST_CASE("oauth2 needs token_url, reported at the entry's key") {
   check_at(d, 1, 1, "p.token_url", "auth_mode oauth2 needs token_url");
 }
 
-TEST_CASE("oauth2 needs authorization_url; an empty one is reported where it is written") {
+TEST_CASE("oauth2 needs authorization_url — an empty one is reported where it is written") {
   ConfigDir dir;
   const auto d = catalog_error(dir,
                                "p:\n"

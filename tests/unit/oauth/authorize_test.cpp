@@ -174,7 +174,7 @@ TEST_CASE("a query already on the authorization URL is kept") {
   CHECK(url.starts_with("https://login.example/authorize?tenant=common&response_type=code&"));
 }
 
-TEST_CASE("a PKCE provider refuses to build a URL without a challenge; others ignore one") {
+TEST_CASE("a PKCE provider refuses to build a URL without a challenge — others ignore one") {
   auto result = authorization_url(github(), {}, app(), {}, "s", "", kRedirect);
   REQUIRE(std::holds_alternative<errors::Error>(result));
   CHECK(std::get<errors::Error>(result).code == errors::Code::internal);

@@ -208,7 +208,7 @@ TEST_CASE("code exchange, JSON body with client_secret_basic: RFC 6749 §2.3.1 c
   CHECK_FALSE(body.contains("code_verifier"));
 }
 
-TEST_CASE("a templated token URL takes the connection's parameter; one outside its pattern sends nothing") {
+TEST_CASE("a templated token URL takes the connection's parameter — one outside its pattern sends nothing") {
   ScriptServer server({reply(ok_json(R"({"access_token":"at-1"})"))});
   Provider p = github(server);
   p.connection_params["realm"] = {"^[a-z]+$", "the realm"};

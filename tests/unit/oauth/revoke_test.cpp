@@ -74,7 +74,7 @@ TEST_CASE("a provider without a revocation endpoint is not attempted") {
   CHECK_FALSE(result.detail.empty());
 }
 
-TEST_CASE("revocation sends token, token_type_hint and client_secret_post credentials; 200 is done") {
+TEST_CASE("revocation sends token, token_type_hint and client_secret_post credentials — 200 is done") {
   ScriptServer server({reply(answer("HTTP/1.1 200 OK"))});
   Provider p = with_revocation(server);
   p.token_headers = {{"X-Extra", "1"}};
@@ -125,7 +125,7 @@ TEST_CASE("a 503 is attempted but not ok, and says the status") {
   CHECK(result.detail.find("down") == std::string::npos);
 }
 
-TEST_CASE("an OAuth error answer is reported by its code; the token is never quoted") {
+TEST_CASE("an OAuth error answer is reported by its code — the token is never quoted") {
   ScriptServer server({reply(answer("HTTP/1.1 400 Bad Request",
                                     R"({"error":"unsupported_token_type","error_description":"token at-secret-1 is odd"})"))});
   const RevocationResult result =

@@ -252,7 +252,7 @@ TEST_CASE("a negative created_at still lists in order") {
 
 // ---- idempotent writes ------------------------------------------------------------
 
-TEST_CASE("creating the same record twice succeeds, as a resent create must; a different one is a conflict") {
+TEST_CASE("creating the same record twice succeeds, as a resent create must — a different one is a conflict") {
   RedisProcess server;
   auto store = open_store(server.url());
   boost::asio::io_context ctx;
