@@ -161,8 +161,8 @@ class Waiter {
 template <typename Handler>
 class WaiterFor final : public Waiter {
  public:
-  explicit WaiterFor(Handler handler)
-      : handler_(std::move(handler)), work_(asio::make_work_guard(asio::get_associated_executor(handler_))) {}
+  WaiterFor(Handler handler, asio::any_io_executor home)
+      : handler_(std::move(handler)), work_(asio::make_work_guard(home)) {}
 
   void complete(RefreshResult result) override {
     auto executor = work_.get_executor();
@@ -176,7 +176,7 @@ class WaiterFor final : public Waiter {
   Handler handler_;
   // The caller's io_context must not run out of work while its coroutine waits on
   // a flight that another io_context runs.
-  asio::executor_work_guard<asio::associated_executor_t<Handler>> work_;
+  asio::executor_work_guard<asio::any_io_executor> work_;
 };
 
 using FlightKey = std::pair<std::string, std::string>;  // tenant id, auth config id
@@ -205,9 +205,8 @@ struct RefreshCoordinator::Impl {
   // ---- single flight ----
 
   template <typename Handler>
-  void join(Handler handler, std::string tenant_id, std::string id, bool force,
+  void join(Handler handler, asio::any_io_executor executor, std::string tenant_id, std::string id, bool force,
             std::shared_ptr<const config::Config> cfg) {
-    auto executor = asio::get_associated_executor(handler);
     std::shared_ptr<Flight> started;
     {
       std::lock_guard lock(mutex);
@@ -218,7 +217,7 @@ struct RefreshCoordinator::Impl {
         started = flight;
       }
       if (force) flight->forced = true;
-      flight->waiters.push_back(std::make_unique<WaiterFor<Handler>>(std::move(handler)));
+      flight->waiters.push_back(std::make_unique<WaiterFor<Handler>>(std::move(handler), executor));
     }
     if (started)
       asio::co_spawn(executor, fly(std::move(started), std::move(tenant_id), std::move(id), std::move(cfg)),
@@ -503,10 +502,13 @@ RefreshCoordinator::~RefreshCoordinator() = default;
 boost::asio::awaitable<RefreshResult> RefreshCoordinator::refresh(std::string tenant_id, std::string id, bool force,
                                                                    std::shared_ptr<const config::Config> cfg) {
   Impl* impl = impl_.get();
+  // The caller's own executor, taken here: the result is posted back to it, so the
+  // caller resumes on its own worker's thread whichever worker ran the flight.
+  auto home = co_await asio::this_coro::executor;
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(RefreshResult)>(
-      [impl](auto handler, std::string tenant, std::string auth_config, bool forced,
-             std::shared_ptr<const config::Config> config) {
-        impl->join(std::move(handler), std::move(tenant), std::move(auth_config), forced, std::move(config));
+      [impl, home](auto handler, std::string tenant, std::string auth_config, bool forced,
+                   std::shared_ptr<const config::Config> config) {
+        impl->join(std::move(handler), home, std::move(tenant), std::move(auth_config), forced, std::move(config));
       },
       asio::use_awaitable, std::move(tenant_id), std::move(id), force, std::move(cfg));
 }
