@@ -62,19 +62,8 @@ awaitable<void> import_auth_config(http::Exchange& ex, ConnectServices& cs) {
     else verify = it->value().as_bool();
   }
   oauth::ParamValues params;
-  if (auto it = body->find("connection_params"); it != body->end() && !it->value().is_null()) {
-    if (!it->value().is_object()) in.fail("field \"connection_params\" must be an object of strings");
-    else
-      for (const auto& [k, v] : it->value().as_object()) {
-        if (!v.is_string()) in.fail("connection_params." + std::string(k) + " must be a string");
-        else params[std::string(k)] = std::string(v.as_string());
-      }
-  }
   std::string metadata_json;
-  if (auto it = body->find("metadata"); it != body->end() && !it->value().is_null()) {
-    if (!it->value().is_object()) in.fail("field \"metadata\" must be an object");
-    else metadata_json = json::serialize(it->value());
-  }
+  read_params_and_metadata(in, *body, params, metadata_json);
   auto cred = [&](std::string_view name) -> std::optional<std::string> {
     if (!creds) return std::nullopt;
     auto it = creds->find(name);

@@ -12,6 +12,23 @@ using errors::Code;
 
 store::Millis now_ms() { return admin::now_millis(); }
 
+void read_params_and_metadata(admin::FieldReader& in, const json::object& body, oauth::ParamValues& params,
+                              std::string& metadata_json) {
+  if (auto it = body.find("connection_params"); it != body.end() && !it->value().is_null()) {
+    if (!it->value().is_object()) in.fail("field \"connection_params\" must be an object of strings");
+    else
+      for (const auto& [k, v] : it->value().as_object()) {
+        if (!v.is_string()) in.fail("connection_params." + std::string(k) + " must be a string");
+        else params[std::string(k)] = std::string(v.as_string());
+      }
+  }
+  if (auto it = body.find("metadata"); it != body.end() && !it->value().is_null()) {
+    if (!it->value().is_object()) in.fail("field \"metadata\" must be an object");
+    else metadata_json = json::serialize(it->value());
+    if (metadata_json.size() > 16 * 1024) in.fail("field \"metadata\" is larger than 16 KiB");
+  }
+}
+
 std::string redirect_uri(const config::Config& cfg) { return cfg.server.public_url + "/oauth/callback"; }
 
 std::string seal(const crypto::Keyring& k, const std::string& tenant, const std::string& record,

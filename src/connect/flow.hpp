@@ -36,6 +36,11 @@ std::string seal(const crypto::Keyring& k, const std::string& tenant, const std:
 
 store::Millis now_ms();
 
+// The `connection_params` (an object of strings) and `metadata` (any object, at
+// most 16 KiB, kept as JSON text) of a request body; problems go to `in`.
+void read_params_and_metadata(admin::FieldReader& in, const json::object& body, oauth::ParamValues& params,
+                              std::string& metadata_json);
+
 // RFC 3986 percent-encoding of everything but unreserved characters.
 std::string percent_encode(std::string_view s);
 

@@ -44,20 +44,8 @@ awaitable<void> create_session(http::Exchange& ex, ConnectServices& cs) {
   auto external_user_id = in.string("external_user_id", false, 255);
   auto reconnect = in.string("auth_config", false, 100);
   oauth::ParamValues params;
-  if (auto it = body->find("connection_params"); it != body->end() && !it->value().is_null()) {
-    if (!it->value().is_object()) in.fail("field \"connection_params\" must be an object of strings");
-    else
-      for (const auto& [k, v] : it->value().as_object()) {
-        if (!v.is_string()) in.fail("connection_params." + std::string(k) + " must be a string");
-        else params[std::string(k)] = std::string(v.as_string());
-      }
-  }
   std::string metadata_json;
-  if (auto it = body->find("metadata"); it != body->end() && !it->value().is_null()) {
-    if (!it->value().is_object()) in.fail("field \"metadata\" must be an object");
-    else metadata_json = json::serialize(it->value());
-    if (metadata_json.size() > 16 * 1024) in.fail("field \"metadata\" is larger than 16 KiB");
-  }
+  read_params_and_metadata(in, *body, params, metadata_json);
   if (in.problem()) co_return co_await ex.respond_error(Code::bad_request, *in.problem());
 
   const auto& cfg = ex.config();

@@ -26,4 +26,18 @@ Result<ProviderSetting> decode_provider_setting(std::string_view json);
 Result<SetupSession> decode_setup_session(std::string_view json);
 Result<AuthConfig> decode_auth_config(std::string_view json);
 
+// decode<T>: the decoder for record type T, for code written once for every record.
+template <typename T>
+Result<T> decode(std::string_view json);
+template <>
+inline Result<Tenant> decode<Tenant>(std::string_view json) { return decode_tenant(json); }
+template <>
+inline Result<ApiKey> decode<ApiKey>(std::string_view json) { return decode_api_key(json); }
+template <>
+inline Result<ProviderSetting> decode<ProviderSetting>(std::string_view json) { return decode_provider_setting(json); }
+template <>
+inline Result<SetupSession> decode<SetupSession>(std::string_view json) { return decode_setup_session(json); }
+template <>
+inline Result<AuthConfig> decode<AuthConfig>(std::string_view json) { return decode_auth_config(json); }
+
 }  // namespace tollgate::store::codec

@@ -32,29 +32,7 @@ using redis::Argv;
 using redis::Replies;
 using redis::Value;
 
-template <typename T>
-Result<T> decode(std::string_view body);
-template <>
-Result<Tenant> decode<Tenant>(std::string_view body) {
-  return codec::decode_tenant(body);
-}
-template <>
-Result<ApiKey> decode<ApiKey>(std::string_view body) {
-  return codec::decode_api_key(body);
-}
-template <>
-Result<ProviderSetting> decode<ProviderSetting>(std::string_view body) {
-  return codec::decode_provider_setting(body);
-}
-
-template <>
-Result<SetupSession> decode<SetupSession>(std::string_view body) {
-  return codec::decode_setup_session(body);
-}
-template <>
-Result<AuthConfig> decode<AuthConfig>(std::string_view body) {
-  return codec::decode_auth_config(body);
-}
+using codec::decode;
 
 // A list filter: each non-empty field must equal the record's.
 template <typename Filter, typename T>

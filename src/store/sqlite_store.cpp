@@ -26,29 +26,7 @@ using sqlite::Db;
 using sqlite::Query;
 using sqlite::Transaction;
 
-template <typename T>
-Result<T> decode(std::string_view body);
-template <>
-Result<Tenant> decode<Tenant>(std::string_view body) {
-  return codec::decode_tenant(body);
-}
-template <>
-Result<ApiKey> decode<ApiKey>(std::string_view body) {
-  return codec::decode_api_key(body);
-}
-template <>
-Result<ProviderSetting> decode<ProviderSetting>(std::string_view body) {
-  return codec::decode_provider_setting(body);
-}
-
-template <>
-Result<SetupSession> decode<SetupSession>(std::string_view body) {
-  return codec::decode_setup_session(body);
-}
-template <>
-Result<AuthConfig> decode<AuthConfig>(std::string_view body) {
-  return codec::decode_auth_config(body);
-}
+using codec::decode;
 
 Error with_context(Error error, std::string_view operation) {
   error.message = std::string(operation) + ": " + error.message;
