@@ -1,0 +1,1 @@
+// placeholder until the relay's first file lands
