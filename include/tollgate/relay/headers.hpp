@@ -1,0 +1,36 @@
+#pragma once
+// The header rules of SPEC §5 "Safety" on a plain (name, value) list, in the
+// order received. Names compare case-insensitively. Pure functions, no I/O.
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tollgate::relay {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
+// Upgrade, Proxy-Authenticate, Proxy-Authorization (any case).
+bool is_hop_by_hop(std::string_view name);
+
+// The field names a `Connection` value lists (comma-separated, optional
+// whitespace trimmed, empty elements skipped), lowercased.
+std::vector<std::string> connection_listed(std::string_view connection_value);
+
+// Client → upstream: drops hop-by-hop headers, those named in any `Connection`
+// header, `Authorization`, `Cookie`, `Tollgate-*`, `Forwarded`,
+// `X-Forwarded-*`, and `Host` and `Content-Length` (the relay sets those).
+Headers filter_request_headers(const Headers& in);
+
+// Upstream → client: drops hop-by-hop headers, those named in any `Connection`
+// header, and `Content-Length` (framing is the server's job); everything else
+// (Set-Cookie, Retry-After, Location, …) is kept as is.
+Headers filter_response_headers(const Headers& in);
+
+// The `X-Forwarded-For` value tollgate sends: the peer address alone (the
+// client's own X-Forwarded-For is never forwarded). IPv6 brackets are removed;
+// anything that cannot be part of an IP address is dropped.
+std::string x_forwarded_for(std::string_view client_ip);
+
+}  // namespace tollgate::relay

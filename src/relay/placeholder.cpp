@@ -1,1 +1,0 @@
-// placeholder until the relay's first file lands
