@@ -75,11 +75,8 @@ awaitable<void> get_auth_config(http::Exchange& ex, Services& s) {
 }  // namespace
 
 void add_auth_config_routes(http::Router& router, Services& s) {
-  auto bind = [&s](awaitable<void> (*fn)(http::Exchange&, Services&)) {
-    return [&s, fn](http::Exchange& ex) { return fn(ex, s); };
-  };
-  router.add("GET", "/v1/auth-configs", bind(list_auth_configs));
-  router.add("GET", "/v1/auth-configs/{id}", bind(get_auth_config));
+  router.add("GET", "/v1/auth-configs", handler(s, list_auth_configs));
+  router.add("GET", "/v1/auth-configs/{id}", handler(s, get_auth_config));
 }
 
 }  // namespace tollgate::admin

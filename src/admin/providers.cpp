@@ -232,14 +232,11 @@ awaitable<void> put_app(http::Exchange& ex, Services& s) {
 }  // namespace
 
 void add_provider_routes(http::Router& router, Services& s) {
-  auto bind = [&s](awaitable<void> (*fn)(http::Exchange&, Services&)) {
-    return [&s, fn](http::Exchange& ex) { return fn(ex, s); };
-  };
-  router.add("GET", "/v1/providers", bind(list_providers));
-  router.add("GET", "/v1/providers/{key}", bind(get_provider));
-  router.add("GET", "/v1/providers/{key}/mode", bind(get_mode));
-  router.add("PUT", "/v1/providers/{key}/mode", bind(put_mode));
-  router.add("PUT", "/v1/providers/{key}/app", bind(put_app));
+  router.add("GET", "/v1/providers", handler(s, list_providers));
+  router.add("GET", "/v1/providers/{key}", handler(s, get_provider));
+  router.add("GET", "/v1/providers/{key}/mode", handler(s, get_mode));
+  router.add("PUT", "/v1/providers/{key}/mode", handler(s, put_mode));
+  router.add("PUT", "/v1/providers/{key}/app", handler(s, put_app));
 }
 
 }  // namespace tollgate::admin

@@ -191,16 +191,13 @@ awaitable<void> revoke_key(http::Exchange& ex, Services& s) {
 }  // namespace
 
 void add_tenant_routes(http::Router& router, Services& s) {
-  auto bind = [&s](awaitable<void> (*fn)(http::Exchange&, Services&)) {
-    return [&s, fn](http::Exchange& ex) { return fn(ex, s); };
-  };
-  router.add("POST", "/v1/tenants", bind(create_tenant));
-  router.add("GET", "/v1/tenants", bind(list_tenants));
-  router.add("GET", "/v1/tenants/{id}", bind(get_tenant));
-  router.add("PATCH", "/v1/tenants/{id}", bind(patch_tenant));
-  router.add("POST", "/v1/tenants/{id}/api-keys", bind(create_key));
-  router.add("GET", "/v1/tenants/{id}/api-keys", bind(list_keys));
-  router.add("DELETE", "/v1/api-keys/{id}", bind(revoke_key));
+  router.add("POST", "/v1/tenants", handler(s, create_tenant));
+  router.add("GET", "/v1/tenants", handler(s, list_tenants));
+  router.add("GET", "/v1/tenants/{id}", handler(s, get_tenant));
+  router.add("PATCH", "/v1/tenants/{id}", handler(s, patch_tenant));
+  router.add("POST", "/v1/tenants/{id}/api-keys", handler(s, create_key));
+  router.add("GET", "/v1/tenants/{id}/api-keys", handler(s, list_keys));
+  router.add("DELETE", "/v1/api-keys/{id}", handler(s, revoke_key));
 }
 
 }  // namespace tollgate::admin

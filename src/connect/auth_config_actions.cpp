@@ -270,13 +270,10 @@ awaitable<void> revoke(http::Exchange& ex, ConnectServices& cs) {
 }  // namespace
 
 void add_auth_config_action_routes(http::Router& router, ConnectServices& cs) {
-  auto bind = [&cs](awaitable<void> (*fn)(http::Exchange&, ConnectServices&)) {
-    return [&cs, fn](http::Exchange& ex) { return fn(ex, cs); };
-  };
-  router.add("POST", "/v1/auth-configs", bind(import_auth_config));
-  router.add("POST", "/v1/auth-configs/{id}/refresh", bind(refresh_auth_config));
-  router.add("GET", "/v1/auth-configs/{id}/token", bind(token));
-  router.add("DELETE", "/v1/auth-configs/{id}", bind(revoke));
+  router.add("POST", "/v1/auth-configs", admin::handler(cs, import_auth_config));
+  router.add("POST", "/v1/auth-configs/{id}/refresh", admin::handler(cs, refresh_auth_config));
+  router.add("GET", "/v1/auth-configs/{id}/token", admin::handler(cs, token));
+  router.add("DELETE", "/v1/auth-configs/{id}", admin::handler(cs, revoke));
 }
 
 }  // namespace tollgate::connect

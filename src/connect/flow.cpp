@@ -94,20 +94,6 @@ awaitable<store::Result<store::SetupSession>> expire_if_due(store::Store& store,
   co_return s;
 }
 
-std::string percent_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out.push_back(static_cast<char>(c));
-    else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 awaitable<bool> verify_credential(ConnectServices& cs, const config::Config& cfg, const config::Provider& p,
                                   const oauth::ParamValues& params, const crypto::Secret& key) {
   if (!p.verification) co_return true;
@@ -132,7 +118,7 @@ awaitable<bool> verify_credential(ConnectServices& cs, const config::Config& cfg
     if (!std::holds_alternative<crypto::Secret>(value)) co_return false;
     const auto& v = std::get<crypto::Secret>(value).reveal();
     if (!p.credentials.query.empty()) {
-      req.url += (req.url.find('?') == std::string::npos ? "?" : "&") + p.credentials.query + "=" + percent_encode(v);
+      req.url += (req.url.find('?') == std::string::npos ? "?" : "&") + p.credentials.query + "=" + crypto::percent_encode(v);
     } else {
       req.headers.emplace_back(p.credentials.header, v);
     }

@@ -41,9 +41,6 @@ store::Millis now_ms();
 void read_params_and_metadata(admin::FieldReader& in, const json::object& body, oauth::ParamValues& params,
                               std::string& metadata_json);
 
-// RFC 3986 percent-encoding of everything but unreserved characters.
-std::string percent_encode(std::string_view s);
-
 // Tries a credential (a pasted API key, or an access token) with the provider's
 // `verification` request; true when it answers 2xx, or when it has none.
 awaitable<bool> verify_credential(ConnectServices& cs, const config::Config& cfg, const config::Provider& p,

@@ -165,9 +165,9 @@ awaitable<void> finish(http::Exchange& ex, const store::SetupSession& s) {
   if (!s.redirect_url.empty()) {
     std::string url = s.redirect_url;
     url += url.find('?') == std::string::npos ? '?' : '&';
-    url += "setup_session=" + percent_encode(s.id) + "&status=" + percent_encode(s.status);
-    if (s.status == "completed") url += "&auth_config=" + percent_encode(s.auth_config_id);
-    else if (!s.error_code.empty()) url += "&error=" + percent_encode(s.error_code);
+    url += "setup_session=" + crypto::percent_encode(s.id) + "&status=" + crypto::percent_encode(s.status);
+    if (s.status == "completed") url += "&auth_config=" + crypto::percent_encode(s.auth_config_id);
+    else if (!s.error_code.empty()) url += "&error=" + crypto::percent_encode(s.error_code);
     http::Response res{bhttp::status::see_other, 11};
     res.set(bhttp::field::location, url);
     harden(res);
@@ -500,12 +500,9 @@ void add_auth_config_action_routes(http::Router& router, ConnectServices& cs);
 void add_connect_routes(http::Router& router, ConnectServices& cs) {
   add_session_routes(router, cs);
   add_auth_config_action_routes(router, cs);
-  auto bind = [&cs](awaitable<void> (*fn)(http::Exchange&, ConnectServices&)) {
-    return [&cs, fn](http::Exchange& ex) { return fn(ex, cs); };
-  };
-  router.add("GET", "/connect/{id}", bind(connect_get));
-  router.add("POST", "/connect/{id}", bind(connect_post));
-  router.add("GET", "/oauth/callback", bind(callback));
+  router.add("GET", "/connect/{id}", admin::handler(cs, connect_get));
+  router.add("POST", "/connect/{id}", admin::handler(cs, connect_post));
+  router.add("GET", "/oauth/callback", admin::handler(cs, callback));
 }
 
 }  // namespace tollgate::connect

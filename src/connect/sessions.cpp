@@ -218,13 +218,10 @@ awaitable<void> archive_session(http::Exchange& ex, ConnectServices& cs) {
 }  // namespace
 
 void add_session_routes(http::Router& router, ConnectServices& cs) {
-  auto bind = [&cs](awaitable<void> (*fn)(http::Exchange&, ConnectServices&)) {
-    return [&cs, fn](http::Exchange& ex) { return fn(ex, cs); };
-  };
-  router.add("POST", "/v1/setup-sessions", bind(create_session));
-  router.add("GET", "/v1/setup-sessions", bind(list_sessions));
-  router.add("GET", "/v1/setup-sessions/{id}", bind(get_session));
-  router.add("DELETE", "/v1/setup-sessions/{id}", bind(archive_session));
+  router.add("POST", "/v1/setup-sessions", admin::handler(cs, create_session));
+  router.add("GET", "/v1/setup-sessions", admin::handler(cs, list_sessions));
+  router.add("GET", "/v1/setup-sessions/{id}", admin::handler(cs, get_session));
+  router.add("DELETE", "/v1/setup-sessions/{id}", admin::handler(cs, archive_session));
 }
 
 awaitable<std::size_t> sweep_expired_sessions(store::Store& store) {

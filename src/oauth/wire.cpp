@@ -7,31 +7,6 @@
 namespace tollgate::oauth::wire {
 namespace {
 
-constexpr char kHex[] = "0123456789ABCDEF";
-
-bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~';
-}
-
-std::string encode(std::string_view text, bool plus_for_space) {
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c)) {
-      out += ch;
-    } else if (c == ' ' && plus_for_space) {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0f];
-    }
-  }
-  return out;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -41,9 +16,19 @@ int hex_value(char c) {
 
 }  // namespace
 
-std::string percent_encode(std::string_view text) { return encode(text, false); }
+std::string percent_encode(std::string_view text) { return crypto::percent_encode(text); }
 
-std::string form_encode(std::string_view text) { return encode(text, true); }
+std::string form_encode(std::string_view text) {
+  // Percent-encoding with '+' for a space (RFC 6749 Appendix B).
+  std::string out;
+  for (std::size_t start = 0;;) {
+    const auto space = text.find(' ', start);
+    out += crypto::percent_encode(text.substr(start, space == std::string_view::npos ? space : space - start));
+    if (space == std::string_view::npos) return out;
+    out += '+';
+    start = space + 1;
+  }
+}
 
 std::optional<std::string> form_decode(std::string_view text) {
   std::string out;

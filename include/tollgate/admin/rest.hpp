@@ -15,6 +15,12 @@ namespace tollgate::admin {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
+// A route handler from a function of the request and the services it needs.
+template <typename S>
+http::Handler handler(S& services, awaitable<void> (*fn)(http::Exchange&, S&)) {
+  return [&services, fn](http::Exchange& ex) { return fn(ex, services); };
+}
+
 // Authenticates the request; on failure answers the error and returns nullopt.
 awaitable<std::optional<auth::Principal>> authenticate(http::Exchange& ex, Services& s);
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tollgate/cli/target.hpp"
+#include "tollgate/crypto/encoding.hpp"
 
 namespace tollgate::cli {
 
@@ -47,6 +48,6 @@ class RestClient {
 };
 
 // "a/b c" → "a%2Fb%20c": a value made safe to be one path segment or query value.
-std::string percent_encode(std::string_view text);
+using crypto::percent_encode;
 
 }  // namespace tollgate::cli
