@@ -15,7 +15,10 @@ std::string known_options(const std::set<std::string>& valued, const std::set<st
 Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& valued,
            const std::set<std::string>& flags) {
   for (std::size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
+    // The short forms curl users type: -H for --header, -d for --data.
+    std::string a = argv[i];
+    if (a == "-H" && valued.count("header")) a = "--header";
+    if (a == "-d" && valued.count("data")) a = "--data";
     if (a == "--") {
       positionals_.insert(positionals_.end(), argv.begin() + static_cast<long>(i) + 1, argv.end());
       break;

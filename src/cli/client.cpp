@@ -65,6 +65,9 @@ const std::vector<Verb>& verb_table() {
        "AUTH_CONFIG", {"tenant"}, {}, {}, verbs::oauth_token},
       {"oauth", "disconnect", "AUTH_CONFIG", "revoke a connection at the provider and mark it revoked", 1,
        "AUTH_CONFIG", {"tenant"}, {}, {}, verbs::oauth_disconnect},
+      {"oauth", "request", "AUTH_CONFIG METHOD PATH [--data TEXT|@FILE|@-] [-H 'Name: value']... [--include]",
+       "call the provider's API through the relay with this connection; prints the provider's body", 3,
+       "AUTH_CONFIG METHOD PATH", {"tenant", "data", "header"}, {"include"}, {}, verbs::oauth_request},
   };
   return table;
 }

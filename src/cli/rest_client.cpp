@@ -168,6 +168,13 @@ RestClient::RestClient(Target target, std::chrono::milliseconds timeout)
 
 RestResponse RestClient::send(std::string_view method, std::string_view target,
                               const std::optional<std::string>& json_body) const {
+  Headers headers;
+  if (json_body) headers.emplace_back("Content-Type", "application/json");
+  return send(method, target, headers, json_body);
+}
+
+RestResponse RestClient::send(std::string_view method, std::string_view target, const Headers& headers,
+                              const std::optional<std::string>& body) const {
   const BaseUrl& url = target_.url;
   http::request<http::string_body> request;
   request.version(11);
@@ -179,10 +186,13 @@ RestResponse RestClient::send(std::string_view method, std::string_view target,
   request.set(http::field::authorization, "Bearer " + target_.key.reveal());
   if (target_.tenant) request.set("Tollgate-Tenant", *target_.tenant);
   request.set(http::field::connection, "close");
-  if (json_body) {
-    request.set(http::field::content_type, "application/json");
-    request.body() = *json_body;
+  for (const auto& [name, value] : headers) {
+    if (iequals(name, "Host") || iequals(name, "Authorization") || iequals(name, "Connection") ||
+        iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding"))
+      continue;
+    request.set(name, value);
   }
+  if (body) request.body() = *body;
   request.prepare_payload();
 
   // Declared before the io_context: a coroutine still pending at the deadline

@@ -12,6 +12,7 @@
 #include "tollgate/auth/admin_key.hpp"
 #include "tollgate/auth/principal.hpp"
 #include "tollgate/connect/connect.hpp"
+#include "tollgate/relay/relay.hpp"
 #include "tollgate/upstream/clients.hpp"
 #include "tollgate/config/live.hpp"
 #include "tollgate/config/load.hpp"
@@ -192,6 +193,8 @@ int serve(const std::filesystem::path& config_file) {
   oauth::RefreshCoordinator refresh_coordinator(*store, keyring, upstream_clients);
   connect::ConnectServices connect_services{services, upstream_clients, refresh_coordinator};
   connect::add_connect_routes(*router, connect_services);
+  relay::RelayServices relay_services{services, upstream_clients, refresh_coordinator};
+  relay::add_relay_routes(*router, relay_services);
   // Housekeeping off the workers: the setup-session sweep (reads also expire
   // overdue sessions; the sweep makes lists agree).
   Housekeeping housekeeping(*store);

@@ -30,6 +30,12 @@ class Session {
   std::optional<boost::json::value> call(std::string_view method, const std::string& target,
                                          const std::optional<boost::json::value>& body = std::nullopt);
 
+  // Any request, answered as it came (no status check): the relay verbs.
+  RestResponse send(std::string_view method, const std::string& target, const RestClient::Headers& headers,
+                    const std::optional<std::string>& body) {
+    return client_.send(method, target, headers, body);
+  }
+
   // GETs every page of a list (`target` may already carry a query), following
   // next_cursor; answers {"data": [all items], "next_cursor": null}.
   boost::json::value list_all(const std::string& target);

@@ -22,5 +22,6 @@ void oauth_connect(Session& session, const Args& args);  // connect.cpp
 void oauth_status(Session& session, const Args& args);   // auth_configs.cpp
 void oauth_token(Session& session, const Args& args);
 void oauth_disconnect(Session& session, const Args& args);
+void oauth_request(Session& session, const Args& args);
 
 }  // namespace tollgate::cli::verbs

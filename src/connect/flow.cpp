@@ -1,4 +1,5 @@
 #include "flow.hpp"
+#include "tollgate/oauth/injection.hpp"
 
 #include <boost/asio/this_coro.hpp>
 
@@ -102,26 +103,16 @@ awaitable<bool> verify_credential(ConnectServices& cs, const config::Config& cfg
   upstream::Request req;
   req.method = p.verification->method;
   req.url = oauth::join_url(std::get<std::string>(base), p.verification->path);
-  for (const auto& [name, value] : p.api.headers) {
-    auto v = oauth::substitute(value, params, p);
-    if (auto* s = std::get_if<std::string>(&v)) req.headers.emplace_back(name, *s);
-  }
-  if (p.auth_mode == config::AuthMode::basic) {
-    auto user = oauth::render_credential(p.credentials.username, key, params, p);
-    auto pass = oauth::render_credential(p.credentials.password, key, params, p);
-    if (!std::holds_alternative<crypto::Secret>(user) || !std::holds_alternative<crypto::Secret>(pass)) co_return false;
-    req.headers.emplace_back("Authorization",
-                             "Basic " + crypto::base64_encode(std::get<crypto::Secret>(user).reveal() + ":" +
-                                                              std::get<crypto::Secret>(pass).reveal()));
+  auto fixed = oauth::api_headers(p, params);
+  auto injection = oauth::inject_credential(p, key, params);
+  if (!std::holds_alternative<oauth::Injection>(injection) || std::holds_alternative<errors::Error>(fixed)) co_return false;
+  req.headers = std::move(std::get<0>(fixed));
+  const auto& inject = std::get<oauth::Injection>(injection);
+  if (!inject.query.empty()) {
+    req.url += (req.url.find('?') == std::string::npos ? "?" : "&") + inject.query + "=" +
+               crypto::percent_encode(inject.value.reveal());
   } else {
-    auto value = oauth::render_credential(p.credentials.format, key, params, p);
-    if (!std::holds_alternative<crypto::Secret>(value)) co_return false;
-    const auto& v = std::get<crypto::Secret>(value).reveal();
-    if (!p.credentials.query.empty()) {
-      req.url += (req.url.find('?') == std::string::npos ? "?" : "&") + p.credentials.query + "=" + crypto::percent_encode(v);
-    } else {
-      req.headers.emplace_back(p.credentials.header, v);
-    }
+    req.headers.emplace_back(inject.header, inject.value.reveal());
   }
   auto executor = co_await boost::asio::this_coro::executor;
   auto& client = cs.upstream.get(executor, oauth::upstream_options(cfg));

@@ -39,7 +39,22 @@ Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, HeadPa
 }
 
 const RequestHead& Exchange::request() const noexcept {
-  return body_parser_ ? body_parser_->get().base() : head_.get().base();
+  if (body_parser_) return body_parser_->get().base();
+  if (stream_parser_) return stream_parser_->get().base();
+  return head_.get().base();
+}
+
+StreamParser& Exchange::body_stream() {
+  if (body_parser_ || stream_parser_) throw std::logic_error("the request body is already being read");
+  stream_parser_.emplace(std::move(head_));
+  stream_parser_->body_limit(boost::none);  // proxied bodies stream uncapped (SPEC §3 server.limits)
+  return *stream_parser_;
+}
+
+void Exchange::body_streamed(std::uint64_t bytes, bool complete) {
+  body_bytes_in_ = bytes;
+  body_read_ = complete;
+  if (!complete) keep_alive_ = false;
 }
 
 std::string_view Exchange::method() const noexcept { return request().method_string(); }
@@ -66,7 +81,7 @@ bool Exchange::body_done() const noexcept { return !has_body_ || body_read_; }
 
 asio::awaitable<std::optional<std::string>> Exchange::read_body() {
   const auto limit = config_->server.limits.max_body_bytes;
-  if (body_parser_) throw std::logic_error("read_body called twice");
+  if (body_parser_ || stream_parser_) throw std::logic_error("read_body called twice");
   if (!has_body_) {
     body_read_ = true;
     co_return std::string{};

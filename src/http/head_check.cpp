@@ -4,36 +4,16 @@
 #include <cctype>
 #include <vector>
 
+#include "tollgate/http/field_syntax.hpp"
+
 namespace tollgate::http {
 namespace {
 
 using errors::Code;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
-}
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
-bool is_tchar(unsigned char c) {
-  return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
 
-// Splits a comma-separated field value into trimmed, non-empty elements.
-void split_list(std::string_view value, std::vector<std::string_view>& out) {
-  while (!value.empty()) {
-    auto comma = value.find(',');
-    auto item = trim(value.substr(0, comma));
-    if (!item.empty()) out.push_back(item);
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-}
 
 HeadProblem bad(std::string message) { return {Code::bad_request, std::move(message)}; }
 
@@ -57,6 +37,10 @@ std::optional<HeadProblem> check_head(std::string_view head, std::uint64_t max_u
     return HeadProblem{Code::uri_too_long, "the request target is longer than server.limits.max_uri_bytes (" +
                                                std::to_string(max_uri_bytes) + " bytes)"};
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return bad("only HTTP/1.0 and HTTP/1.1 are served");
+  // Origin-form only (and `*` for OPTIONS): tollgate is not a forward proxy, and
+  // an absolute-form target must not choose where a relay call goes (SPEC §5).
+  if (target.empty() || (target.front() != '/' && !(target == "*" && request_line.substr(0, sp1) == "OPTIONS")))
+    return bad("the request target must be a path (origin-form); absolute-form and authority-form are refused");
   const bool http10 = version == "HTTP/1.0";
 
   int host_count = 0;
@@ -77,7 +61,7 @@ std::optional<HeadProblem> check_head(std::string_view head, std::uint64_t max_u
     std::string_view name = line.substr(0, colon);
     if (!std::all_of(name.begin(), name.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); }))
       return bad("a header field name has a character outside the token set (or whitespace before the colon)");
-    std::string_view value = trim(line.substr(colon + 1));
+    std::string_view value = trim_ows(line.substr(colon + 1));
     for (unsigned char c : value)
       if ((c < 0x20 && c != '\t') || c == 0x7f) return bad("a header field value has a control character");
     if (iequals(name, "host")) {
@@ -97,7 +81,7 @@ std::optional<HeadProblem> check_head(std::string_view head, std::uint64_t max_u
   for (auto cl : content_lengths) {
     if (cl.empty() || !std::all_of(cl.begin(), cl.end(), [](char c) { return c >= '0' && c <= '9'; }) || cl.size() > 19)
       return bad("Content-Length must be a decimal number");
-    if (trim(cl) != trim(content_lengths.front())) return bad("the request has differing Content-Length values");
+    if (trim_ows(cl) != trim_ows(content_lengths.front())) return bad("the request has differing Content-Length values");
   }
   if (has_te) {
     if (http10) return bad("Transfer-Encoding is not allowed on an HTTP/1.0 request");

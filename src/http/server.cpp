@@ -327,6 +327,9 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
     HeadParser parser;
     parser.header_limit(static_cast<std::uint32_t>(head_end + 1));
     parser.eager(false);
+    // Beast checks Content-Length against its 1 MB default as the head completes;
+    // REST bodies get server.limits.max_body_bytes in read_body, proxied ones stream uncapped.
+    parser.body_limit(boost::none);
     boost::system::error_code pec;
     parser.put(asio::buffer(head.data(), head.size()), pec);
     if (pec || !parser.is_header_done()) {

@@ -79,7 +79,7 @@ Headers filter_request_headers(const Headers& in) {
   return filter(in, [](std::string_view name) {
     return iequals(name, "authorization") || iequals(name, "cookie") || istarts_with(name, "tollgate-") ||
            iequals(name, "forwarded") || istarts_with(name, "x-forwarded-") || iequals(name, "host") ||
-           iequals(name, "content-length");
+           iequals(name, "content-length") || iequals(name, "expect");
   });
 }
 

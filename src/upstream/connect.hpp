@@ -1,6 +1,6 @@
 #pragma once
 // The connection half of an upstream request, shared by the one-shot client and
-// (later) the pool: a TLS context that trusts the system store plus
+// the pool: a TLS context that trusts the system store plus
 // relay.ca_file, and connect(), which hands back a ready stream — TCP connected
 // and, for https, the handshake done with the certificate verified for the host.
 // Private to the module: it pulls in Asio, Beast and Asio.SSL.
@@ -16,21 +16,13 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "tollgate/upstream/error.hpp"
+#include "tollgate/upstream/stream.hpp"
 #include "tollgate/upstream/url.hpp"
 
 namespace tollgate::upstream {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-// A connected stream: plain for http://, TLS for https://. Timeouts are set on
-// its TCP layer (tcp_layer(stream).expires_after(…)) and apply to the TLS
-// records read and written through it as well.
-using Stream = std::variant<PlainStream, TlsStream>;
-
-beast::tcp_stream& tcp_layer(Stream& stream) noexcept;
 
 // tls_client, TLS 1.2 or later, verify_peer, the system store plus `ca_file`
 // when it is not empty. Throws std::runtime_error if ca_file cannot be loaded.

@@ -40,6 +40,12 @@ class RestClient {
   RestResponse send(std::string_view method, std::string_view target,
                     const std::optional<std::string>& json_body = std::nullopt) const;
 
+  // Any request: these headers added as given (after the client's own, which
+  // they may replace, except Host and Authorization), and the body as is.
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  RestResponse send(std::string_view method, std::string_view target, const Headers& headers,
+                    const std::optional<std::string>& body) const;
+
   const BaseUrl& base_url() const { return target_.url; }
 
  private:

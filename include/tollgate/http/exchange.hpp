@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -32,6 +33,7 @@ using RequestHead = beast::http::request_header<>;
 using Response = beast::http::response<beast::http::string_body>;
 using HeadParser = beast::http::request_parser<beast::http::empty_body>;
 using StringParser = beast::http::request_parser<beast::http::string_body>;
+using StreamParser = beast::http::request_parser<beast::http::buffer_body>;
 
 class Exchange {
  public:
@@ -81,10 +83,18 @@ class Exchange {
   // Moves the request deadline (e.g. a long-poll that may legitimately take longer).
   void extend_deadline(std::chrono::steady_clock::duration d) { stream_.expires_after(d); }
 
-  // For streaming handlers.
+  // For streaming handlers (the relay). The request has a body to read.
+  bool has_body() const noexcept { return has_body_; }
+  // A parser that reads the body in pieces from stream() and buffer(): the head
+  // parser moved into it (once; request() keeps working). Tell the exchange how
+  // the body ended with body_streamed().
+  StreamParser& body_stream();
+  // The body was read to its end (`complete`), so the connection can carry the next request.
+  void body_streamed(std::uint64_t bytes, bool complete);
   beast::tcp_stream& stream() noexcept { return stream_; }
   beast::flat_buffer& buffer() noexcept { return buffer_; }
-  HeadParser& head_parser() noexcept { return head_; }
+  // The server is shutting down: a streamed response should end with Connection: close.
+  bool draining() const noexcept { return draining_ && draining_->load(); }
   void mark_responded(unsigned status, std::uint64_t bytes_out);
 
  private:
@@ -93,6 +103,7 @@ class Exchange {
   HeadParser& head_;
   const std::atomic<bool>* draining_;  // the server is shutting down: answer with Connection: close
   std::optional<StringParser> body_parser_;
+  std::optional<StreamParser> stream_parser_;
   std::shared_ptr<const config::Config> config_;
   std::string request_id_;
   Params params_;

@@ -20,7 +20,8 @@ std::vector<std::string> connection_listed(std::string_view connection_value);
 
 // Client → upstream: drops hop-by-hop headers, those named in any `Connection`
 // header, `Authorization`, `Cookie`, `Tollgate-*`, `Forwarded`,
-// `X-Forwarded-*`, and `Host` and `Content-Length` (the relay sets those).
+// `X-Forwarded-*`, `Host` and `Content-Length` (the relay sets those), and
+// `Expect` (the relay answers `100-continue` itself and sends the body whole).
 Headers filter_request_headers(const Headers& in);
 
 // Upstream → client: drops hop-by-hop headers, those named in any `Connection`

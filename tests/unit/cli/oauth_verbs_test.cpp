@@ -55,13 +55,16 @@ TEST_CASE("oauth usage errors: one line naming the problem, exit 2, no request m
     std::string starts;
   };
   for (const auto& c : std::vector<Case>{
-           {{"oauth"}, "tollgate oauth: missing subcommand; expected one of: providers, mode, apps, connect, status, token, disconnect (see"},
+           {{"oauth"}, "tollgate oauth: missing subcommand; expected one of: providers, mode, apps, connect, status, token, disconnect, request (see"},
            {{"oauth", "--json"}, "tollgate oauth: missing subcommand; expected one of: providers, mode, apps"},
            {{"oauth", "frobnicate"}, "tollgate oauth: unknown subcommand \"frobnicate\"; expected one of: providers,"},
            {{"oauth", "providers"}, "tollgate oauth providers: missing subcommand; expected one of: list, get (see"},
            {{"oauth", "providers", "delete", "github"},
             "tollgate oauth providers: unknown subcommand \"delete\"; expected one of: list, get"},
            {{"oauth", "apps"}, "tollgate oauth apps: missing subcommand; expected one of: set (see"},
+           {{"oauth", "request", "pac_x", "GET"}, "tollgate oauth request: missing AUTH_CONFIG METHOD PATH; usage:"},
+           {{"oauth", "request", "pac_x", "get", "/x"}, "tollgate oauth request: METHOD must be an upper-case HTTP method"},
+           {{"oauth", "request", "pac_x", "GET", "/x", "-H", "nocolon"}, "tollgate oauth request: a header must look like"},
            {{"oauth", "providers", "list", "github"},
             "tollgate oauth providers list: takes no arguments, got 1 arguments; usage: tollgate oauth providers "
             "list [--provider-key PROVIDER] [--supports-managed] [--tenant TENANT] [--url URL]"},

@@ -44,3 +44,15 @@ TEST_CASE("find_head_end returns the index past the empty line") {
   CHECK(find_head_end("GET / HTTP/1.1\r\nHost: a\r\n\r\nbody") == 27);
   CHECK(find_head_end("GET / HTTP/1.1\r\nHost: a\r\n") == std::string_view::npos);
 }
+
+TEST_CASE("check_head refuses targets that are not a path: absolute-form and authority-form") {
+  for (const char* head : {"GET http://127.0.0.1:9/v1/proxy/x/y HTTP/1.1\r\nHost: a\r\n\r\n",
+                           "CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: a\r\n\r\n",
+                           "GET * HTTP/1.1\r\nHost: a\r\n\r\n"}) {
+    CAPTURE(head);
+    auto p = check_head(head, 1000);
+    REQUIRE(p);
+    CHECK(p->code == Code::bad_request);
+  }
+  CHECK_FALSE(check_head("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 1000));
+}

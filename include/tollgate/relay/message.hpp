@@ -1,0 +1,25 @@
+#pragma once
+// The bytes of a relayed exchange that tollgate writes or judges itself: the
+// request head sent upstream, and the upstream's response head, checked on its
+// raw bytes before Beast parses it (Beast unfolds obs-fold and accepts
+// ambiguous framing; DESIGN "Beast is permissive"). Pure functions, no I/O.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tollgate/relay/headers.hpp"
+
+namespace tollgate::relay {
+
+// "METHOD target HTTP/1.1\r\n" + "Name: value\r\n" for each header + "\r\n".
+// The caller has checked every part (method token, target, header values).
+std::string request_head(std::string_view method, std::string_view target, const Headers& headers);
+
+// Checks an upstream response head (status line and fields up to and including
+// CRLF CRLF). nullopt when it may be relayed; otherwise what is wrong with its
+// framing, for the 502 message: obs-fold, a field line without a name, control
+// characters, differing or malformed Content-Length values, Transfer-Encoding
+// together with Content-Length, or a Transfer-Encoding other than `chunked`.
+std::optional<std::string> check_response_head(std::string_view head);
+
+}  // namespace tollgate::relay

@@ -1,0 +1,446 @@
+#include "forward.hpp"
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include "tollgate/http/field_syntax.hpp"
+#include "tollgate/http/field_syntax.hpp"
+#include "tollgate/http/head_check.hpp"
+#include "tollgate/relay/message.hpp"
+
+namespace tollgate::relay {
+namespace {
+
+using http::iequals;
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using asio::awaitable;
+using boost::system::error_code;
+using errors::Code;
+using Clock = std::chrono::steady_clock;
+using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kChunk = 64 * 1024;             // one read buffer per direction
+constexpr std::size_t kMaxResponseHead = 64 * 1024;   // like the one-shot client's
+
+
+std::string duration_text(Clock::duration d) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
+}
+
+bool closed_by_peer(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
+}
+
+// Why an attempt ended, in the terms the retry rule needs.
+struct Failure {
+  Code code;
+  std::string message;
+  bool no_response_byte = false;  // nothing of a response arrived
+  bool connection_lost = false;   // closed or reset (not a timeout, not a protocol error)
+};
+
+// A reset, not a clean end, so a client cannot mistake a cut-off body for a
+// whole one (SPEC §5 "Time": a failure after the head resets the connection).
+void reset_client(http::Exchange& ex) {
+  error_code ec;
+  auto& socket = ex.stream().socket();
+  socket.set_option(asio::socket_base::linger(true, 0), ec);
+  socket.close(ec);
+  ex.close_after_response();
+}
+
+class Relay {
+ public:
+  Relay(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest& request, Clock::time_point deadline)
+      : ex_(ex),
+        pool_(pool),
+        request_(request),
+        deadline_(deadline),
+        cfg_(ex.config_snapshot()),
+        in_(std::make_unique<char[]>(kChunk)),
+        out_(std::make_unique<char[]>(kChunk)) {
+    const auto& client = ex.request();
+    head_method_ = request.method == "HEAD";
+    client_http10_ = client.version() == 10;
+    if (ex.has_body()) {
+      auto expect = client[bhttp::field::expect];
+      expects_continue_ = iequals({expect.data(), expect.size()}, "100-continue");
+      body_ = &ex.body_stream();  // moves the head: `client` is not used after this
+      chunked_up_ = body_->chunked();
+      if (auto length = body_->content_length()) request_.headers.emplace_back("Content-Length", std::to_string(*length));
+      else request_.headers.emplace_back("Transfer-Encoding", "chunked");
+    } else {
+      body_done_ = true;
+      if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
+        request_.headers.emplace_back("Content-Length", "0");
+    }
+    head_ = request_head(request_.method, request_.url.target, request_.headers);
+  }
+
+  awaitable<ForwardResult> run() {
+    ex_.stream().expires_at(deadline_);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto leased = co_await pool_.acquire(request_.url, attempt > 0);
+      if (auto* error = std::get_if<upstream::Error>(&leased)) {
+        // A refused or reset connect sent nothing: once more on a new connection.
+        if (attempt == 0 && error->failure == upstream::Failure::connect_failed) continue;
+        co_await fail(Failure{upstream::to_code(*error), error->message, true, false});
+        co_return result_;
+      }
+      auto& lease = std::get<upstream::Lease>(leased);
+      auto& transport = upstream::tcp_layer(lease.stream());
+      auto attempted = std::visit([&](auto& s) { return exchange(s, transport); }, lease.stream());
+      auto failure = co_await std::move(attempted);
+      if (!failure) {
+        if (reusable_) lease.release();
+        co_return result_;
+      }
+      // Sent again only when nothing came back, the connection was lost (not a
+      // timeout), every body byte read so far is kept, and the request may be repeated.
+      bool again = attempt == 0 && failure->no_response_byte && failure->connection_lost && kept_all_ &&
+                   request_.retryable && !client_gone_;
+      if (!again) {
+        co_await fail(std::move(*failure));
+        co_return result_;
+      }
+    }
+    co_return result_;
+  }
+
+ private:
+  // Answers a failure: an error before the response head, a reset after it.
+  awaitable<void> fail(Failure failure) {
+    ex_.body_streamed(body_bytes_, body_done_);
+    if (client_gone_) {
+      ex_.mark_responded(0, 0);
+      ex_.close_after_response();
+      co_return;
+    }
+    if (head_sent_) {
+      reset_client(ex_);
+      co_return;
+    }
+    if (!body_done_) ex_.close_after_response();
+    co_await ex_.respond_error(failure.code, failure.message);
+  }
+
+  Failure upstream_failure(Code code, std::string what, bool no_byte, bool lost) {
+    return Failure{code, request_.method + " " + request_.url.origin() + ": " + std::move(what), no_byte, lost};
+  }
+
+  // Deadline-bound expiry for upstream I/O before the response head.
+  void expire_before_head(beast::tcp_stream& transport, Clock::duration limit) {
+    transport.expires_at(std::min(deadline_, Clock::now() + limit));
+  }
+
+  void keep(std::size_t n) {
+    if (!kept_all_) return;
+    if (kept_.size() + n > cfg_->relay.replay_limit) {
+      kept_all_ = false;
+      std::string().swap(kept_);
+      return;
+    }
+    kept_.append(in_.get(), n);
+  }
+
+  template <typename S>
+  awaitable<error_code> send_piece(S& up, const char* data, std::size_t n) {
+    if (n == 0) co_return error_code{};
+    if (!chunked_up_) {
+      auto [ec, written] = co_await asio::async_write(up, asio::buffer(data, n), kNoThrow);
+      co_return ec;
+    }
+    std::array<char, 24> size_line{};
+    int len = std::snprintf(size_line.data(), size_line.size(), "%zx\r\n", n);
+    std::array<asio::const_buffer, 3> pieces{asio::buffer(size_line.data(), static_cast<std::size_t>(len)),
+                                             asio::buffer(data, n), asio::buffer("\r\n", 2)};
+    auto [ec, written] = co_await asio::async_write(up, pieces, kNoThrow);
+    co_return ec;
+  }
+
+  // The request: head, the kept body bytes (on a second attempt), then the rest
+  // of the client's body piece by piece. Returns the upstream write error, if
+  // any; a client-side failure sets client_failure_.
+  template <typename S>
+  awaitable<error_code> send_request(S& up, beast::tcp_stream& transport) {
+    const auto idle = cfg_->relay.upstream_timeouts.idle;
+    expire_before_head(transport, idle);
+    auto [ec, written] = co_await asio::async_write(up, asio::buffer(head_), kNoThrow);
+    if (ec || !body_) co_return ec;
+    if (!kept_.empty()) {
+      expire_before_head(transport, idle);
+      ec = co_await send_piece(up, kept_.data(), kept_.size());
+      if (ec) co_return ec;
+    }
+    while (!body_done_) {
+      if (expects_continue_ && !continue_sent_) {
+        continue_sent_ = true;
+        auto [cec, cn] = co_await asio::async_write(ex_.stream(), asio::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25),
+                                                   kNoThrow);
+        if (cec) {
+          client_gone_ = true;
+          co_return error_code{};
+        }
+      }
+      auto& parser = *body_;
+      parser.get().body().data = in_.get();
+      parser.get().body().size = kChunk;
+      auto [rec, rn] = co_await bhttp::async_read_some(ex_.stream(), ex_.buffer(), parser, kNoThrow);
+      const std::size_t n = kChunk - parser.get().body().size;
+      if (rec == bhttp::error::need_buffer) rec = {};
+      if (rec) {
+        client_failure_ = rec;
+        co_return error_code{};
+      }
+      if (parser.is_done()) body_done_ = true;
+      body_bytes_ += n;
+      keep(n);
+      expire_before_head(transport, idle);
+      ec = co_await send_piece(up, in_.get(), n);
+      if (ec) co_return ec;
+    }
+    if (chunked_up_) {
+      expire_before_head(transport, idle);
+      auto [lec, ln] = co_await asio::async_write(up, asio::buffer("0\r\n\r\n", 5), kNoThrow);
+      co_return lec;
+    }
+    co_return error_code{};
+  }
+
+  // One try on one connection; nullopt when the exchange is over (relayed, or
+  // the client went away and there is nobody to answer).
+  template <typename S>
+  awaitable<std::optional<Failure>> exchange(S& up, beast::tcp_stream& transport) {
+    const auto& timeouts = cfg_->relay.upstream_timeouts;
+    reusable_ = false;
+    client_failure_ = {};
+    auto write_ec = co_await send_request(up, transport);
+    if (client_gone_) co_return Failure{};
+    if (client_failure_) {
+      // The client's body broke off or was malformed: nothing more goes upstream.
+      const bool malformed = !closed_by_peer(client_failure_) && client_failure_ != beast::error::timeout;
+      if (!malformed) client_gone_ = true;
+      co_return Failure{Code::bad_request, "the request body is malformed: " + client_failure_.message()};
+    }
+    const bool sent_whole = !write_ec;
+    const auto sent_at = Clock::now();
+
+    // The response head, read by hand so its raw bytes can be checked and the
+    // first-byte timeout ends at the first byte. An upstream that answered early
+    // and stopped reading is still heard after a failed write.
+    beast::flat_buffer buffer;
+    std::optional<ResponseParser> parser;
+    bool any_byte = false;
+    for (;;) {
+      std::size_t head_end = std::string_view::npos;
+      std::size_t scanned = 0;
+      while (head_end == std::string_view::npos) {
+        std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+        head_end = http::find_head_end(data, scanned > 3 ? scanned - 3 : 0);
+        if (head_end != std::string_view::npos) break;
+        if (data.size() > kMaxResponseHead)
+          co_return upstream_failure(Code::upstream_unreachable, "the response head exceeds 64 KiB", false, false);
+        scanned = data.size();
+        expire_before_head(transport, any_byte ? timeouts.idle : timeouts.first_byte);
+        auto [ec, n] = co_await up.async_read_some(buffer.prepare(16 * 1024), kNoThrow);
+        buffer.commit(n);
+        if (n) any_byte = true;
+        if (!ec) continue;
+        if (ec == beast::error::timeout) {
+          if (Clock::now() >= deadline_)
+            co_return upstream_failure(Code::upstream_timeout,
+                                       "no response head within the request deadline (server.timeouts.request, " +
+                                           duration_text(cfg_->server.timeouts.request) + ")",
+                                       !any_byte, false);
+          co_return upstream_failure(Code::upstream_timeout,
+                                     any_byte ? "the response head stalled for " + duration_text(timeouts.idle)
+                                              : "no response within " + duration_text(timeouts.first_byte) +
+                                                    " (relay.upstream_timeouts.first_byte)",
+                                     !any_byte, false);
+        }
+        std::string what = !sent_whole ? "the connection was lost while sending the request"
+                           : any_byte  ? "the connection closed before the response head was complete"
+                                       : "the connection closed without a response";
+        co_return upstream_failure(Code::upstream_unreachable, std::move(what), !any_byte, closed_by_peer(ec));
+      }
+      std::string_view head(static_cast<const char*>(buffer.data().data()), head_end);
+      if (auto problem = check_response_head(head))
+        co_return upstream_failure(Code::upstream_unreachable, "broken response framing: " + *problem, false, false);
+      parser.emplace();
+      parser->header_limit(static_cast<std::uint32_t>(kMaxResponseHead + 4));
+      parser->body_limit(boost::none);
+      parser->eager(false);
+      if (head_method_) parser->skip(true);
+      error_code pec;
+      parser->put(asio::buffer(head.data(), head.size()), pec);
+      if (pec || !parser->is_header_done())
+        co_return upstream_failure(Code::upstream_unreachable, "malformed response head: " + pec.message(), false,
+                                   false);
+      buffer.consume(head_end);
+      const unsigned status = parser->get().result_int();
+      if (status >= 200) break;
+      if (status == 101)
+        co_return upstream_failure(Code::upstream_unreachable, "the upstream switched protocols", false, false);
+      // An interim response (100, 103): the final one follows; none is relayed.
+    }
+    result_.forwarded = true;
+    result_.upstream_latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at);
+    auto& response = parser->get();
+    result_.status = response.result_int();
+
+    // The client's response head: the upstream's status and fields minus
+    // hop-by-hop ones, framed by tollgate.
+    Headers fields;
+    fields.reserve(16);
+    for (const auto& field : response) fields.emplace_back(field.name_string(), field.value());
+    fields = filter_response_headers(fields);
+    const unsigned status = result_.status;
+    const bool no_body = head_method_ || status == 204 || status == 304;
+    bool chunked_down = false;
+    bool close_delimited = false;
+    if (no_body) {
+      if (head_method_ && parser->content_length()) fields.emplace_back("Content-Length", std::to_string(*parser->content_length()));
+    } else if (auto length = parser->content_length()) {
+      fields.emplace_back("Content-Length", std::to_string(*length));
+    } else if (!client_http10_) {
+      fields.emplace_back("Transfer-Encoding", "chunked");
+      chunked_down = true;
+    } else {
+      close_delimited = true;
+    }
+    const bool client_keep = ex_.keep_alive() && body_done_ && !close_delimited && !ex_.draining();
+    if (!client_keep) fields.emplace_back("Connection", "close");
+    else if (client_http10_) fields.emplace_back("Connection", "keep-alive");
+    fields.emplace_back("Tollgate-Request-Id", ex_.request_id());
+
+    std::string out;
+    out.reserve(256 + fields.size() * 48);
+    out.append(client_http10_ ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(status)).append(" ");
+    auto reason = response.reason();
+    out.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(response.result())) : std::string_view(reason.data(), reason.size()));
+    out.append("\r\n");
+    for (const auto& [name, value] : fields) out.append(name).append(": ").append(value).append("\r\n");
+    out.append("\r\n");
+
+    const auto client_idle = cfg_->server.timeouts.idle;
+    ex_.stream().expires_after(client_idle);
+    auto [hec, hn] = co_await asio::async_write(ex_.stream(), asio::buffer(out), kNoThrow);
+    head_sent_ = true;
+    ex_.mark_responded(status, hn);
+    if (!client_keep) ex_.close_after_response();
+    ex_.body_streamed(body_bytes_, body_done_);
+    result_.request_bytes = body_bytes_;
+    if (hec) {
+      client_gone_ = true;
+      co_return std::nullopt;
+    }
+    std::uint64_t bytes_out = 0;  // body bytes written to the client, framing included
+
+    // The body, one buffer at a time: memory stays flat however long it is.
+    while (!parser->is_done()) {
+      parser->get().body().data = out_.get();
+      parser->get().body().size = kChunk;
+      transport.expires_after(timeouts.idle);
+      auto [ec, ignored] = co_await bhttp::async_read_some(up, buffer, *parser, kNoThrow);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec == asio::ssl::error::stream_truncated && parser->need_eof()) parser->put_eof(ec);  // no close_notify
+      const std::size_t n = kChunk - parser->get().body().size;
+      if (n != 0) {
+        ex_.stream().expires_after(client_idle);
+        error_code wec;
+        if (chunked_down) {
+          std::array<char, 24> size_line{};
+          int len = std::snprintf(size_line.data(), size_line.size(), "%zx\r\n", n);
+          std::array<asio::const_buffer, 3> pieces{asio::buffer(size_line.data(), static_cast<std::size_t>(len)),
+                                                   asio::buffer(out_.get(), n), asio::buffer("\r\n", 2)};
+          auto [e, w] = co_await asio::async_write(ex_.stream(), pieces, kNoThrow);
+          wec = e;
+          bytes_out += w;
+        } else {
+          auto [e, w] = co_await asio::async_write(ex_.stream(), asio::buffer(out_.get(), n), kNoThrow);
+          wec = e;
+          bytes_out += w;
+        }
+        result_.response_bytes += n;
+        if (wec) {
+          // The client went away: the upstream request ends with it (the lease closes).
+          client_gone_ = true;
+          ex_.mark_responded(status, bytes_out);
+          ex_.close_after_response();
+          co_return std::nullopt;
+        }
+      }
+      if (ec) {
+        ex_.mark_responded(status, bytes_out);
+        co_return upstream_failure(Code::upstream_unreachable,
+                                   ec == beast::error::timeout ? "the response body stalled for " + duration_text(timeouts.idle)
+                                                               : "the response body broke off: " + ec.message(),
+                                   false, false);
+      }
+    }
+    if (chunked_down) {
+      auto [e, w] = co_await asio::async_write(ex_.stream(), asio::buffer("0\r\n\r\n", 5), kNoThrow);
+      bytes_out += w;
+      if (e) {
+        client_gone_ = true;
+        ex_.close_after_response();
+      }
+    }
+    ex_.mark_responded(status, bytes_out);
+    if (close_delimited) ex_.close_after_response();
+    reusable_ = sent_whole && body_done_ && response.keep_alive() && !parser->need_eof();
+    co_return std::nullopt;
+  }
+
+  http::Exchange& ex_;
+  upstream::Pool& pool_;
+  OutgoingRequest& request_;
+  const Clock::time_point deadline_;
+  std::shared_ptr<const config::Config> cfg_;
+  std::unique_ptr<char[]> in_;   // client → upstream
+  std::unique_ptr<char[]> out_;  // upstream → client
+  std::string head_;
+  http::StreamParser* body_ = nullptr;
+  bool chunked_up_ = false;
+  bool expects_continue_ = false;
+  bool continue_sent_ = false;
+  bool head_method_ = false;
+  bool client_http10_ = false;
+  bool body_done_ = false;
+  std::uint64_t body_bytes_ = 0;
+  std::string kept_;     // the body read so far, while it fits relay.replay_limit
+  bool kept_all_ = true;  // nothing read from the client has been dropped
+  error_code client_failure_;
+  bool client_gone_ = false;
+  bool head_sent_ = false;
+  bool reusable_ = false;
+  ForwardResult result_;
+};
+
+}  // namespace
+
+awaitable<ForwardResult> forward(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest request,
+                                 Clock::time_point deadline) {
+  Relay relay(ex, pool, request, deadline);
+  co_return co_await relay.run();
+}
+
+}  // namespace tollgate::relay

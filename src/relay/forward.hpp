@@ -1,0 +1,39 @@
+#pragma once
+// One relayed exchange on the wire: the request (head and streamed body) sent
+// through the worker's pool, the response streamed back, with SPEC §5's time
+// rules, the retry rule of DESIGN "Upstream pool", and memory bounded by one
+// read buffer per direction however large a body is.
+#include <chrono>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "tollgate/http/exchange.hpp"
+#include "tollgate/relay/headers.hpp"
+#include "tollgate/upstream/pool.hpp"
+
+namespace tollgate::relay {
+
+struct OutgoingRequest {
+  upstream::Url url;  // where to; url.target is the origin-form target sent
+  std::string method;
+  Headers headers;    // already filtered, with the credential and Host; no framing headers
+  // Idempotent by method or by an Idempotency-Key header: may be sent again on a
+  // fresh connection when the first try failed before any response byte.
+  bool retryable = false;
+};
+
+struct ForwardResult {
+  bool forwarded = false;     // a request went upstream and an answer (or a failure after sending) came back
+  unsigned status = 0;        // the upstream's status, when a response head arrived
+  std::uint64_t request_bytes = 0;
+  std::uint64_t response_bytes = 0;
+  std::chrono::microseconds upstream_latency{0};  // request sent → response head
+};
+
+// Relays `request` for `ex` and answers the client (the upstream's response, or
+// SPEC §4's 502/504). Never throws for I/O failures.
+boost::asio::awaitable<ForwardResult> forward(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest request,
+                                              std::chrono::steady_clock::time_point deadline);
+
+}  // namespace tollgate::relay

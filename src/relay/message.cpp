@@ -1,0 +1,69 @@
+#include "tollgate/relay/message.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "tollgate/http/field_syntax.hpp"
+
+namespace tollgate::relay {
+
+using http::iequals;
+using http::is_tchar;
+using http::split_list;
+using http::trim_ows;
+
+std::string request_head(std::string_view method, std::string_view target, const Headers& headers) {
+  std::size_t size = method.size() + target.size() + 14;
+  for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
+  std::string out;
+  out.reserve(size);
+  out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  for (const auto& [name, value] : headers) out.append(name).append(": ").append(value).append("\r\n");
+  out.append("\r\n");
+  return out;
+}
+
+std::optional<std::string> check_response_head(std::string_view head) {
+  auto line_end = head.find("\r\n");
+  if (line_end == std::string_view::npos) return "the response head is incomplete";
+  std::vector<std::string_view> lengths;
+  std::vector<std::string_view> codings;
+  bool has_te = false;
+  std::size_t pos = line_end + 2;
+  while (pos < head.size()) {
+    auto end = head.find("\r\n", pos);
+    if (end == std::string_view::npos) return "a header line does not end in CRLF";
+    if (end == pos) break;
+    std::string_view line = head.substr(pos, end - pos);
+    if (line.front() == ' ' || line.front() == '\t') return "obsolete line folding in the response head";
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return "a response header line has no field name";
+    std::string_view name = line.substr(0, colon);
+    if (!std::all_of(name.begin(), name.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); }))
+      return "a response header name has a character outside the token set";
+    std::string_view value = trim_ows(line.substr(colon + 1));
+    for (unsigned char c : value)
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return "a response header value has a control character";
+    if (iequals(name, "content-length")) {
+      if (value.empty()) return "an empty Content-Length in the response";
+      split_list(value, lengths);
+    } else if (iequals(name, "transfer-encoding")) {
+      has_te = true;
+      split_list(value, codings);
+    }
+    pos = end + 2;
+  }
+  for (auto length : lengths) {
+    if (length.size() > 19 || !std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return "a malformed Content-Length in the response";
+    if (length != lengths.front()) return "differing Content-Length values in the response";
+  }
+  if (has_te) {
+    if (!lengths.empty()) return "Transfer-Encoding together with Content-Length in the response";
+    if (codings.size() != 1 || !iequals(codings.front(), "chunked"))
+      return "a Transfer-Encoding other than chunked in the response";
+  }
+  return std::nullopt;
+}
+
+}  // namespace tollgate::relay

@@ -1,0 +1,130 @@
+// The proxy route: check the target, find the connection, build the upstream
+// request (credential, provider headers, Host, X-Forwarded-For), and stream it.
+#include "tollgate/relay/relay.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <boost/asio/this_coro.hpp>
+
+#include "forward.hpp"
+#include "identity.hpp"
+#include "tollgate/admin/rest.hpp"
+#include "tollgate/crypto/encoding.hpp"
+#include "tollgate/http/field_syntax.hpp"
+#include "tollgate/oauth/injection.hpp"
+#include "tollgate/relay/headers.hpp"
+#include "tollgate/relay/target.hpp"
+
+namespace tollgate::relay {
+namespace {
+
+using http::iequals;
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using errors::Code;
+using Clock = std::chrono::steady_clock;
+
+
+bool has_header(const Headers& headers, std::string_view name) {
+  return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });
+}
+
+// RFC 9110 §9.2.2 idempotent methods; an Idempotency-Key makes any request safe to repeat.
+bool retryable(std::string_view method, const Headers& headers) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" || method == "PUT" ||
+         method == "DELETE" || has_header(headers, "Idempotency-Key");
+}
+
+// What follows /v1/proxy/{provider}/ in the target, query included, as sent.
+std::string_view upstream_part(std::string_view target, std::string_view provider) {
+  std::size_t prefix = std::string_view("/v1/proxy/").size() + provider.size();
+  std::string_view rest = target.substr(std::min(prefix, target.size()));
+  if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  return rest;
+}
+
+std::string client_ip(http::Exchange& ex) {
+  boost::system::error_code ec;
+  auto endpoint = ex.stream().socket().remote_endpoint(ec);
+  return ec ? std::string() : endpoint.address().to_string();
+}
+
+awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
+  const auto started = Clock::now();
+  const auto cfg = ex.config_snapshot();
+  const auto deadline = started + cfg->server.timeouts.request;
+  const std::string_view provider_key = ex.param("provider");
+  const std::string_view rest = upstream_part(ex.target(), provider_key);
+  if (auto problem = check_proxy_path(rest)) {
+    co_await ex.respond_error(problem->code, problem->message);
+    co_return;
+  }
+
+  auto identity = co_await resolve_identity(ex, s, provider_key);
+  if (!identity) co_return;
+  const auto& p = *identity->provider;
+  static const oauth::ParamValues kNoParams;
+  const auto& params = identity->auth_config ? identity->auth_config->connection_params : kNoParams;
+
+  auto base = oauth::expand_url(p.api.base_url, params, p);
+  if (auto* e = std::get_if<errors::Error>(&base)) {
+    co_await ex.respond_error(e->code, e->message);
+    co_return;
+  }
+  auto parsed = upstream::parse_url(std::get<std::string>(base));
+  if (auto* e = std::get_if<upstream::Error>(&parsed)) {
+    co_await ex.respond_error(Code::internal, "the provider's api.base_url is not usable: " + e->message);
+    co_return;
+  }
+  OutgoingRequest out;
+  out.url = std::move(std::get<upstream::Url>(parsed));
+  out.url.target = upstream_target(out.url.target.substr(0, out.url.target.find('?')), rest);
+  out.method = std::string(ex.method());
+
+  auto injection = oauth::inject_credential(p, identity->credential, params);
+  auto fixed = oauth::api_headers(p, params);
+  if (auto* e = std::get_if<errors::Error>(&injection)) {
+    co_await ex.respond_error(e->code, e->message);
+    co_return;
+  }
+  if (auto* e = std::get_if<errors::Error>(&fixed)) {
+    co_await ex.respond_error(e->code, e->message);
+    co_return;
+  }
+  const auto& inject = std::get<oauth::Injection>(injection);
+
+  Headers client;
+  for (const auto& field : ex.request()) client.emplace_back(field.name_string(), field.value());
+  out.headers = filter_request_headers(client);
+  // The provider's fixed headers are defaults a client may override (a newer
+  // API version, another media type); the credential always wins.
+  for (auto& [name, value] : std::get<0>(fixed))
+    if (!has_header(out.headers, name)) out.headers.emplace_back(std::move(name), std::move(value));
+  if (!inject.header.empty()) {
+    std::erase_if(out.headers, [&](const auto& h) { return iequals(h.first, inject.header); });
+    out.headers.emplace_back(inject.header, inject.value.reveal());
+  } else {
+    out.url.target += out.url.target.find('?') == std::string::npos ? '?' : '&';
+    out.url.target += crypto::percent_encode(inject.query) + "=" + crypto::percent_encode(inject.value.reveal());
+  }
+  out.headers.emplace_back("Host", out.url.authority);
+  out.headers.emplace_back("X-Forwarded-For", x_forwarded_for(client_ip(ex)));
+  out.retryable = retryable(out.method, out.headers);
+
+  upstream::PoolOptions pool_options;
+  pool_options.ca_file = cfg->relay.ca_file;
+  pool_options.connect = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->relay.upstream_timeouts.connect);
+  auto executor = co_await asio::this_coro::executor;
+  auto& pool = s.upstream.pool(executor, pool_options);
+  co_await forward(ex, pool, std::move(out), deadline);
+}
+
+}  // namespace
+
+void add_relay_routes(http::Router& router, RelayServices& services) {
+  router.add("*", "/v1/proxy/{provider}/{path*}", admin::handler(services, &proxy));
+}
+
+}  // namespace tollgate::relay
