@@ -65,6 +65,13 @@ const std::vector<Verb>& verb_table() {
        "AUTH_CONFIG", {"tenant"}, {}, {}, verbs::oauth_token},
       {"oauth", "disconnect", "AUTH_CONFIG", "revoke a connection at the provider and mark it revoked", 1,
        "AUTH_CONFIG", {"tenant"}, {}, {}, verbs::oauth_disconnect},
+      {"usage", "report",
+       "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by tenant,provider,auth_config,day] [--format table|json|csv]",
+       "usage counts over UTC days, from inclusive, to exclusive (default: this month so far)", 0, "",
+       {"tenant", "from", "to", "group-by", "format"}, {}, {}, verbs::usage_report},
+      {"billing", "report", "--period YYYY-MM [--format table|json|csv]",
+       "a tenant's bill for a month: calls per provider and mode, priced per 1,000 calls", 0, "",
+       {"tenant", "period", "format"}, {}, {"period"}, verbs::billing_report},
   };
   return table;
 }

@@ -23,4 +23,8 @@ void oauth_status(Session& session, const Args& args);   // auth_configs.cpp
 void oauth_token(Session& session, const Args& args);
 void oauth_disconnect(Session& session, const Args& args);
 
+// `tollgate usage report`, `tollgate billing report` (reports.cpp)
+void usage_report(Session& session, const Args& args);
+void billing_report(Session& session, const Args& args);
+
 }  // namespace tollgate::cli::verbs
