@@ -68,6 +68,13 @@ const std::vector<Verb>& verb_table() {
       {"oauth", "request", "AUTH_CONFIG METHOD PATH [--data TEXT|@FILE|@-] [-H 'Name: value']... [--include]",
        "call the provider's API through the relay with this connection; prints the provider's body", 3,
        "AUTH_CONFIG METHOD PATH", {"tenant", "data", "header"}, {"include"}, {}, verbs::oauth_request},
+      {"usage", "report",
+       "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by tenant,provider,auth_config,day] [--format table|json|csv]",
+       "usage counts over UTC days, from inclusive, to exclusive (default: this month so far)", 0, "",
+       {"tenant", "from", "to", "group-by", "format"}, {}, {}, verbs::usage_report},
+      {"billing", "report", "--period YYYY-MM [--format table|json|csv]",
+       "a tenant's bill for a month: calls per provider and mode, priced per 1,000 calls", 0, "",
+       {"tenant", "period", "format"}, {}, {"period"}, verbs::billing_report},
   };
   return table;
 }

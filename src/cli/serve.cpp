@@ -1,6 +1,7 @@
 // `tollgate serve`: load the config, bind, serve until SIGTERM/SIGINT, reload on SIGHUP.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +20,8 @@
 #include "tollgate/crypto/encoding.hpp"
 #include "tollgate/crypto/keyring.hpp"
 #include "tollgate/http/server.hpp"
+#include "tollgate/metering/meter.hpp"
+#include "tollgate/metering/quota.hpp"
 #include "tollgate/ops/log.hpp"
 #include "tollgate/store/redis.hpp"
 #include "tollgate/store/sqlite.hpp"
@@ -29,6 +32,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <array>
+#include <cctype>
 #include <thread>
 
 namespace tollgate::cli {
@@ -121,6 +126,17 @@ class Housekeeping {
   std::thread thread_;
 };
 
+// Names this process's journal shard files: host and pid, so two processes
+// (or a restart) never write to the same file.
+std::string instance_id() {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  std::string id;
+  for (char c : std::string(host.data())) id += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
+  if (id.empty()) id = "tollgate";
+  return id + "-" + std::to_string(::getpid());
+}
+
 void print_diagnostics(const config::LoadResult& result, std::ostream& out) {
   for (const auto& d : result.diagnostics) out << d.format() << '\n';
 }
@@ -189,6 +205,7 @@ int serve(const std::filesystem::path& config_file) {
   admin::add_tenant_routes(*router, services);
   admin::add_provider_routes(*router, services);
   admin::add_auth_config_routes(*router, services);
+  admin::add_usage_routes(*router, services);
   upstream::UpstreamClients upstream_clients;
   oauth::RefreshCoordinator refresh_coordinator(*store, keyring, upstream_clients);
   connect::ConnectServices connect_services{services, upstream_clients, refresh_coordinator};
@@ -198,6 +215,25 @@ int serve(const std::filesystem::path& config_file) {
   // Housekeeping off the workers: the setup-session sweep (reads also expire
   // overdue sessions; the sweep makes lists agree).
   Housekeeping housekeeping(*store);
+
+  // Metering (SPEC §6): the journal replays what an earlier run left; the
+  // quota gate reads the store's counts after each flush. The relay records
+  // into `meter` and asks `quota_gate` before forwarding.
+  metering::QuotaGate quota_gate(*store);  // before the meter, whose flusher calls it
+  std::unique_ptr<metering::Meter> meter;
+  try {
+    metering::MeterOptions meter_options;
+    meter_options.enabled = cfg.metering.enabled;
+    meter_options.flush_interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.metering.flush_interval);
+    meter_options.journal_dir = cfg.metering.journal_dir;
+    meter_options.instance_id = instance_id();
+    meter = std::make_unique<metering::Meter>(*store, meter_options);
+  } catch (const std::exception& e) {
+    std::cerr << "tollgate: " << e.what() << '\n';
+    return 1;
+  }
+  meter->observe_flushes([&quota_gate] { quota_gate.before_flush(); },
+                         [&quota_gate] { return quota_gate.after_flush(); });
 
   http::Server server(live, router);
   std::uint16_t port = 0;
@@ -233,7 +269,9 @@ int serve(const std::filesystem::path& config_file) {
                                     {"open_connections", server.connections()},
                                     {"grace_ms", grace.count()}});
     server.shutdown(grace);
-    ops::log_info("stopped", {{"open_connections", server.connections()}});
+    const bool flushed = meter->stop();
+    if (!flushed) ops::log_warn("metering: some usage is still in the journal; the next start replays it", {});
+    ops::log_info("stopped", {{"open_connections", server.connections()}, {"usage_flushed", flushed}});
     return 0;
   }
 }

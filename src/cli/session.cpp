@@ -30,6 +30,15 @@ std::optional<json::value> Session::call(std::string_view method, const std::str
   return parsed;
 }
 
+std::string Session::fetch_text(const std::string& target) {
+  auto response = client_.send("GET", target);
+  if (response.status >= 400 || response.status < 200) {
+    throw CommandError(error_line(response.status, response.body,
+                                  client_.base_url().text + target.substr(0, target.find('?'))));
+  }
+  return response.body;
+}
+
 json::value Session::list_all(const std::string& target) {
   json::array items;
   std::set<std::string> seen;

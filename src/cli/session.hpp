@@ -36,6 +36,10 @@ class Session {
     return client_.send(method, target, headers, body);
   }
 
+  // One GET whose answer is not JSON (a CSV report): the body as sent.
+  // Throws like call() for status ≥ 400.
+  std::string fetch_text(const std::string& target);
+
   // GETs every page of a list (`target` may already carry a query), following
   // next_cursor; answers {"data": [all items], "next_cursor": null}.
   boost::json::value list_all(const std::string& target);

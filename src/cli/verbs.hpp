@@ -24,4 +24,8 @@ void oauth_token(Session& session, const Args& args);
 void oauth_disconnect(Session& session, const Args& args);
 void oauth_request(Session& session, const Args& args);
 
+// `tollgate usage report`, `tollgate billing report` (reports.cpp)
+void usage_report(Session& session, const Args& args);
+void billing_report(Session& session, const Args& args);
+
 }  // namespace tollgate::cli::verbs

@@ -52,6 +52,33 @@ std::optional<std::string> id_of_index_member(std::string_view member) {
   return std::string(member.substr(kDigits + 1));
 }
 
+std::string usage_field(std::string_view provider, std::string_view auth_config_id, std::string_view mode) {
+  std::string out(provider);
+  out += '\t';
+  out += auth_config_id;
+  out += '\t';
+  out += mode;
+  return out;
+}
+
+std::optional<UsageField> parse_usage_field(std::string_view field) {
+  UsageField out;
+  std::array<std::string*, 4> parts = {&out.provider, &out.auth_config_id, &out.mode, &out.counter};
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto tab = field.find('\t');
+    if ((tab == std::string_view::npos) != (i == parts.size() - 1)) return std::nullopt;
+    *parts[i] = std::string(field.substr(0, tab));
+    if (tab != std::string_view::npos) field.remove_prefix(tab + 1);
+  }
+  return out;
+}
+
+std::string decimal_text(double value) {
+  std::array<char, 64> text{};
+  std::snprintf(text.data(), text.size(), "%.6f", value);
+  return text.data();
+}
+
 namespace scripts {
 
 const Script& create_tenant() {
@@ -188,5 +215,79 @@ return {'CONFLICT', current[1]}
   return s;
 }
 
+const Script& apply_usage() {
+  static const Script s = make(R"lua(
+-- tollgate apply_usage
+local applied = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) <= applied then return {'DUPLICATE'} end
+redis.call('SET', KEYS[1], ARGV[1])
+local rows = tonumber(ARGV[2])
+local a = 3
+local k = 3
+local counters = {'calls', 'errors', 'refreshes', 'request_bytes', 'response_bytes'}
+for i = 1, rows do
+  local field = ARGV[a + 2]
+  for c = 1, 5 do
+    local n = ARGV[a + 2 + c]
+    if n ~= '0' then redis.call('HINCRBY', KEYS[k], field .. '\t' .. counters[c], n) end
+  end
+  redis.call('ZADD', KEYS[k + 1], ARGV[a + 1], ARGV[a + 1])
+  redis.call('SADD', KEYS[2], ARGV[a])
+  a = a + 8
+  k = k + 2
+end
+local uses = tonumber(ARGV[a])
+a = a + 1
+for i = 1, uses do
+  if redis.call('EXISTS', KEYS[k]) == 1 then
+    local before = tonumber(redis.call('HGET', KEYS[k], 'last_used_at') or '0')
+    if tonumber(ARGV[a]) > before then redis.call('HSET', KEYS[k], 'last_used_at', ARGV[a]) end
+  end
+  a = a + 1
+  k = k + 1
+end
+return {'OK'}
+)lua");
+  return s;
+}
+
+const Script& take_tokens() {
+  static const Script s = make(R"lua(
+-- tollgate take_tokens
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+  ts = now
+end
+if now > ts then
+  tokens = math.min(capacity, tokens + (now - ts) * rate / 1000)
+  ts = now
+end
+if tokens > capacity then tokens = capacity end
+local granted = math.min(want, math.floor(tokens))
+tokens = tokens - granted
+local retry = 0
+if granted == 0 then
+  if rate > 0 then retry = math.ceil((1 - tokens) * 1000 / rate) else retry = 1000 end
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'ts', ts)
+if rate > 0 then
+  redis.call('PEXPIRE', KEYS[1], math.ceil(capacity * 1000 / rate) + 1000)
+else
+  redis.call('PEXPIRE', KEYS[1], 60000)
+end
+return {granted, retry}
+)lua");
+  return s;
+}
+
 }  // namespace scripts
+
 }  // namespace tollgate::store::redis

@@ -26,6 +26,20 @@
 //                                        (present iff status is pending; list_expired_setup_sessions)
 //   P{idx}:auth_id:<id>            string  the auth config's tenant id (get_auth_config by id alone)
 //
+// Metering:
+//   P{<tenant>}:auth:<id>          field last_used_at, beside body: written only by the usage flush
+//   P{<tenant>}:usage:<day>        hash  "<provider>\t<auth config id>\t<mode>\t<counter>" → count, for the
+//                                        UTC day <day> (days since 1970-01-01); counters calls, errors,
+//                                        refreshes, request_bytes, response_bytes
+//   P{<tenant>}:usage_days         zset  the days the tenant has usage on (member and score: the day)
+//   P{<tenant>}:rate               hash  tokens, ts: the tenant's shared token bucket (expires when full)
+//   P{idx}:usage_tenants           set   the tenants that have usage
+//   P{idx}:usage_shard:<shard>     string the highest batch seq applied from that journal shard
+//
+// A usage batch is one script over every key it touches (apply_usage); under
+// Cluster it would split per tenant, each part guarded by its own
+// P{<tenant>}:usage_shard:<shard> watermark, so each part stays idempotent.
+//
 // Lists are sorted sets whose members all have score 0 and are read with
 // ZRANGEBYLEX: a member is the created_at as 20 zero-padded digits (offset by
 // 2^63 so negative times sort too), ':' and the id, so byte order is creation
@@ -96,6 +110,13 @@ class Keys {
   }
   std::string pending_sessions() const { return prefix_ + "{idx}:pending_sessions"; }
   std::string auth_by_id(std::string_view id) const { return prefix_ + "{idx}:auth_id:" + std::string(id); }
+  std::string usage_day(std::string_view tenant_id, Day day) const {
+    return tagged(tenant_id) + ":usage:" + std::to_string(day);
+  }
+  std::string usage_days(std::string_view tenant_id) const { return tagged(tenant_id) + ":usage_days"; }
+  std::string rate(std::string_view tenant_id) const { return tagged(tenant_id) + ":rate"; }
+  std::string usage_tenants() const { return prefix_ + "{idx}:usage_tenants"; }
+  std::string usage_shard(std::string_view shard) const { return prefix_ + "{idx}:usage_shard:" + std::string(shard); }
 
  private:
   std::string tagged(std::string_view tenant_id) const { return prefix_ + "{" + std::string(tenant_id) + "}"; }
@@ -106,6 +127,16 @@ class Keys {
 std::string index_member(Millis created_at, std::string_view id);
 // The id in a member index_member() made; nullopt for anything else.
 std::optional<std::string> id_of_index_member(std::string_view member);
+
+// A usage hash field: "<provider>\t<auth config id>\t<mode>" (the counter's
+// name is appended by the script), and its parts read back.
+std::string usage_field(std::string_view provider, std::string_view auth_config_id, std::string_view mode);
+struct UsageField {
+  std::string provider, auth_config_id, mode, counter;
+};
+std::optional<UsageField> parse_usage_field(std::string_view field);
+// A rate as Lua's tonumber reads it, without exponent notation.
+std::string decimal_text(double value);
 
 struct Script {
   std::string source;
@@ -153,6 +184,16 @@ const Script& create_session();
 // read: read again) or {"CONFLICT_STATE"} (another session has the new state_hash);
 // nothing is written unless the answer is OK.
 const Script& update_session();
+// KEYS: the shard's watermark, usage_tenants, then per row its usage:<day> hash
+// and usage_days index, then per last_used entry the auth config record.
+// ARGV: seq, row count, per row: tenant id, day, usage field, calls, errors,
+// refreshes, request bytes, response bytes; then the last_used count and per
+// entry its time. Answers {"DUPLICATE"} (seq not above the watermark: nothing
+// written) or {"OK"}. last_used_at moves only forward, only on records that exist.
+const Script& apply_usage();
+// KEYS: the tenant's rate hash. ARGV: rate per second, capacity, want. Answers
+// {granted, retry_after_ms}; the clock is the server's (TIME), shared by all.
+const Script& take_tokens();
 }  // namespace scripts
 
 }  // namespace tollgate::store::redis

@@ -16,6 +16,10 @@
 #include <limits>
 #include <optional>
 #include <stdexcept>
+#include <map>
+#include <set>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "codec.hpp"
@@ -479,6 +483,122 @@ class RedisStoreImpl final : public RedisStore {
                                                  record_key, wanted);
   }
 
+  // ---- metering ---------------------------------------------------------------------
+
+  Task<bool> apply_usage_batch(UsageBatch batch) override {
+    constexpr std::string_view op = "apply_usage_batch";
+    Argv keys = {keys_.usage_shard(batch.shard), keys_.usage_tenants()};
+    Argv args = {std::to_string(batch.seq), std::to_string(batch.rows.size())};
+    for (const UsageRow& row : batch.rows) {
+      keys.push_back(keys_.usage_day(row.tenant_id, row.day));
+      keys.push_back(keys_.usage_days(row.tenant_id));
+      args.push_back(row.tenant_id);
+      args.push_back(std::to_string(row.day));
+      args.push_back(redis::usage_field(row.provider, row.auth_config_id, row.mode));
+      args.push_back(std::to_string(row.counts.calls));
+      args.push_back(std::to_string(row.counts.errors));
+      args.push_back(std::to_string(row.counts.refreshes));
+      args.push_back(std::to_string(row.counts.request_bytes));
+      args.push_back(std::to_string(row.counts.response_bytes));
+    }
+    args.push_back(std::to_string(batch.last_used.size()));
+    for (const AuthConfigUse& use : batch.last_used) {
+      keys.push_back(keys_.auth_config(use.tenant_id, use.auth_config_id));
+      args.push_back(std::to_string(use.at));
+    }
+    auto reply = co_await eval(op, redis::scripts::apply_usage(), std::move(keys), std::move(args));
+    if (!reply) co_return reply.error();
+    const std::string word = answer_of(reply.value());
+    if (word == "OK") co_return true;
+    if (word == "DUPLICATE") co_return false;
+    co_return unexpected(op, reply.value());
+  }
+
+  Task<std::vector<UsageRow>> query_usage(UsageFilter filter, Day from_day, Day to_day) override {
+    constexpr std::string_view op = "query_usage";
+    std::vector<UsageRow> out;
+    if (from_day >= to_day) co_return out;
+    std::vector<std::string> tenants;
+    if (!filter.tenant_id.empty()) {
+      tenants.push_back(filter.tenant_id);
+    } else {
+      Argv members = {"SMEMBERS", keys_.usage_tenants()};
+      auto names = co_await command(op, std::move(members));
+      if (!names) co_return names.error();
+      if (!names->is_array()) co_return unexpected(op, names.value());
+      for (const Value& v : names->elements) tenants.push_back(v.text);
+    }
+    // Which days each tenant has usage on, then those days' hashes: two round trips.
+    std::vector<Argv> day_reads;
+    for (const auto& t : tenants) {
+      day_reads.push_back(Argv{"ZRANGEBYSCORE", keys_.usage_days(t), std::to_string(from_day),
+                               "(" + std::to_string(to_day)});
+    }
+    auto days = co_await pipeline(op, std::move(day_reads));
+    if (!days) co_return days.error();
+    std::vector<std::pair<std::string, Day>> where;
+    std::vector<Argv> reads;
+    for (std::size_t i = 0; i < tenants.size(); ++i) {
+      const Value& list = days.value()[i];
+      if (!list.is_array()) co_return unexpected(op, list);
+      for (const Value& d : list.elements) {
+        const auto day = parse_int(d.text);
+        if (!day) co_return Error{Errc::corrupt, "query_usage: a usage day index holds a member the store did not write"};
+        where.emplace_back(tenants[i], *day);
+        reads.push_back(Argv{"HGETALL", keys_.usage_day(tenants[i], *day)});
+      }
+    }
+    auto hashes = co_await pipeline(op, std::move(reads));
+    if (!hashes) co_return hashes.error();
+    for (std::size_t i = 0; i < where.size(); ++i) {
+      const Value& hash = hashes.value()[i];
+      if (!hash.is_array() || hash.elements.size() % 2 != 0) co_return unexpected(op, hash);
+      std::map<std::tuple<std::string, std::string, std::string>, UsageCounts> rows;
+      for (std::size_t f = 0; f < hash.elements.size(); f += 2) {
+        auto field = redis::parse_usage_field(hash.elements[f].text);
+        const auto n = parse_int(hash.elements[f + 1].text);
+        if (!field || !n || *n < 0) co_return Error{Errc::corrupt, "query_usage: a usage hash holds a field the store did not write"};
+        if (!filter.provider.empty() && field->provider != filter.provider) continue;
+        if (!filter.auth_config_id.empty() && field->auth_config_id != filter.auth_config_id) continue;
+        UsageCounts& c = rows[{field->provider, field->auth_config_id, field->mode}];
+        const auto value = static_cast<std::uint64_t>(*n);
+        if (field->counter == "calls") c.calls = value;
+        else if (field->counter == "errors") c.errors = value;
+        else if (field->counter == "refreshes") c.refreshes = value;
+        else if (field->counter == "request_bytes") c.request_bytes = value;
+        else if (field->counter == "response_bytes") c.response_bytes = value;
+      }
+      for (auto& [key, counts] : rows) {
+        UsageRow row;
+        row.tenant_id = where[i].first;
+        row.day = where[i].second;
+        std::tie(row.provider, row.auth_config_id, row.mode) = key;
+        row.counts = counts;
+        out.push_back(std::move(row));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const UsageRow& a, const UsageRow& b) {
+      return std::tie(a.day, a.tenant_id, a.provider, a.auth_config_id, a.mode) <
+             std::tie(b.day, b.tenant_id, b.provider, b.auth_config_id, b.mode);
+    });
+    co_return out;
+  }
+
+  Task<RateGrant> take_rate_tokens(std::string tenant_id, double rate_per_second, std::uint64_t capacity,
+                                   std::uint64_t want) override {
+    constexpr std::string_view op = "take_rate_tokens";
+    Argv keys = {keys_.rate(tenant_id)};
+    Argv args = {redis::decimal_text(rate_per_second), std::to_string(capacity), std::to_string(want)};
+    auto reply = co_await eval(op, redis::scripts::take_tokens(), std::move(keys), std::move(args));
+    if (!reply) co_return reply.error();
+    const Value& answer = reply.value();
+    if (!answer.is_array() || answer.elements.size() != 2) co_return unexpected(op, answer);
+    RateGrant grant;
+    grant.granted = static_cast<std::uint64_t>(std::max<std::int64_t>(0, answer.elements[0].integer));
+    grant.retry_after_ms = std::max<std::int64_t>(0, answer.elements[1].integer);
+    co_return grant;
+  }
+
  private:
   // One command; transport failures as store errors, error replies as values.
   Task<Value> command(std::string_view op, Argv argv) {
@@ -517,8 +637,24 @@ class RedisStoreImpl final : public RedisStore {
     co_return reply;
   }
 
+  // The command that reads a record: its body, and for an auth config the
+  // last_used_at the metering flush keeps beside it (the later of the two wins).
+  template <typename T>
+  static Argv read_argv(std::string key) {
+    if constexpr (std::is_same_v<T, AuthConfig>) return Argv{"HMGET", std::move(key), "body", "last_used_at"};
+    return Argv{"HGET", std::move(key), "body"};
+  }
+
   template <typename T>
   static Result<T> record_from(std::string_view op, const Value& reply, const std::string& missing) {
+    if (reply.is_array() && reply.elements.size() == 2) {  // HMGET body last_used_at
+      auto record = record_from<T>(op, reply.elements[0], missing);
+      if constexpr (std::is_same_v<T, AuthConfig>) {
+        const auto used = reply.elements[1].is_string() ? parse_int(reply.elements[1].text) : std::nullopt;
+        if (record && used && (!record->last_used_at || *record->last_used_at < *used)) record->last_used_at = *used;
+      }
+      return record;
+    }
     if (reply.is_nil()) return Error{Errc::not_found, std::string(op) + ": " + missing};
     if (!reply.is_string()) return unexpected(op, reply);
     auto record = decode<T>(reply.text);
@@ -528,7 +664,7 @@ class RedisStoreImpl final : public RedisStore {
 
   template <typename T>
   Task<T> read_record(std::string_view op, std::string key, std::string missing) {
-    Argv argv = {"HGET", std::move(key), "body"};
+    Argv argv = read_argv<T>(std::move(key));
     auto reply = co_await command(op, std::move(argv));
     if (!reply) co_return reply.error();
     co_return record_from<T>(op, reply.value(), missing);
@@ -566,7 +702,7 @@ class RedisStoreImpl final : public RedisStore {
     for (const Value& member : members->elements) {
       const auto id = redis::id_of_index_member(member.text);
       if (!id) co_return Error{Errc::corrupt, std::string(op) + ": the list index holds a member the store did not write"};
-      reads.push_back(Argv{"HGET", record_key(*id), "body"});
+      reads.push_back(read_argv<T>(record_key(*id)));
     }
     auto bodies = co_await pipeline(op, std::move(reads));
     if (!bodies) co_return bodies.error();
@@ -634,7 +770,7 @@ class RedisStoreImpl final : public RedisStore {
         if (!id) {
           co_return Error{Errc::corrupt, std::string(op) + ": the list index holds a member the store did not write"};
         }
-        reads.push_back(Argv{"HGET", record_key(*id), "body"});
+        reads.push_back(read_argv<T>(record_key(*id)));
       }
       auto bodies = co_await pipeline(op, std::move(reads));
       if (!bodies) co_return bodies.error();

@@ -88,6 +88,32 @@ constexpr std::array kMigrations = {
       CREATE INDEX auth_configs_by_provider ON auth_configs (tenant_id, provider, created_at, id);
       CREATE INDEX auth_configs_by_user ON auth_configs (tenant_id, external_user_id, created_at, id);
     )sql"},
+    Migration{"usage counters", R"sql(
+      -- Usage at the finest grain; reports group it. auth_config_id is '' for
+      -- deployment credentials. No foreign keys: usage is history.
+      CREATE TABLE usage_daily (
+        day            INTEGER NOT NULL,
+        tenant_id      TEXT NOT NULL,
+        provider       TEXT NOT NULL,
+        auth_config_id TEXT NOT NULL,
+        mode           TEXT NOT NULL,
+        calls          INTEGER NOT NULL,
+        errors         INTEGER NOT NULL,
+        refreshes      INTEGER NOT NULL,
+        request_bytes  INTEGER NOT NULL,
+        response_bytes INTEGER NOT NULL,
+        PRIMARY KEY (day, tenant_id, provider, auth_config_id, mode)
+      ) WITHOUT ROWID;
+      CREATE INDEX usage_daily_by_tenant ON usage_daily (tenant_id, day);
+      -- The highest batch seq applied per journal shard: a batch sent again is a no-op.
+      CREATE TABLE usage_shards (
+        shard TEXT PRIMARY KEY,
+        seq   INTEGER NOT NULL
+      );
+      -- Written by the metering flush only, apart from body and version, so a
+      -- flush never makes an auth config's compare-and-set conflict.
+      ALTER TABLE auth_configs ADD COLUMN last_used_at INTEGER;
+    )sql"},
 };
 
 int read_user_version(Db& db) {

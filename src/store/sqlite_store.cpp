@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 
 #include "codec.hpp"
 #include "cursor.hpp"
+#include "local_buckets.hpp"
 #include "lock_file.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_schema.hpp"
@@ -40,6 +42,25 @@ std::int64_t rows_for(std::size_t limit) {
   constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max() - 1);
   return static_cast<std::int64_t>(std::clamp<std::size_t>(limit, 1, kMax)) + 1;
 }
+
+// The columns a read of T selects: the body, then what overlay() adds to it.
+template <typename T>
+constexpr std::string_view columns_of() {
+  if constexpr (std::is_same_v<T, AuthConfig>) return "body, last_used_at";
+  return "body";
+}
+
+// Fields kept beside the body (see the "usage counters" migration): the later
+// of the two last_used_at wins, so the record's own value never moves it back.
+template <typename T>
+void overlay(T&, Query&) {}
+inline void overlay(AuthConfig& config, Query& q) {
+  const std::int64_t used = q.integer(1);
+  if (used > 0 && (!config.last_used_at || *config.last_used_at < used)) config.last_used_at = used;
+}
+
+std::int64_t as_count(std::uint64_t n) { return static_cast<std::int64_t>(n); }
+std::uint64_t from_count(std::int64_t n) { return n < 0 ? 0 : static_cast<std::uint64_t>(n); }
 
 class SqliteStore final : public Store {
  public:
@@ -392,8 +413,8 @@ class SqliteStore final : public Store {
 
   Task<AuthConfig> get_auth_config(std::string id) override {
     return thread_.run<AuthConfig>("get_auth_config", [this, id = std::move(id)]() -> Result<AuthConfig> {
-      return select_one<AuthConfig>("get_auth_config", "SELECT body FROM auth_configs WHERE id = ?1", id,
-                                    "no auth config " + id);
+      return select_one<AuthConfig>("get_auth_config", "SELECT body, last_used_at FROM auth_configs WHERE id = ?1",
+                                    id, "no auth config " + id);
     });
   }
 
@@ -415,6 +436,94 @@ class SqliteStore final : public Store {
       if (const int rc = tx.commit(); rc != SQLITE_OK) return db_.failure(kOp, rc);
       return config;
     });
+  }
+
+  // ---- metering ------------------------------------------------------------------
+
+  Task<bool> apply_usage_batch(UsageBatch batch) override {
+    return thread_.run<bool>("apply_usage_batch", [this, batch = std::move(batch)]() -> Result<bool> {
+      constexpr std::string_view kOp = "apply_usage_batch";
+      Transaction tx(db_);
+      if (tx.begin_result() != SQLITE_OK) return db_.failure(kOp, tx.begin_result());
+      {
+        auto q = db_.query("SELECT seq FROM usage_shards WHERE shard = ?1");
+        q.bind(1, batch.shard);
+        const int rc = q.step();
+        if (rc == SQLITE_ROW && from_count(q.integer(0)) >= batch.seq) return false;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_.failure(kOp, rc);
+      }
+      {
+        auto q = db_.query(
+            "INSERT INTO usage_shards (shard, seq) VALUES (?1, ?2) ON CONFLICT (shard) DO UPDATE SET seq = excluded.seq");
+        q.bind(1, batch.shard).bind(2, as_count(batch.seq));
+        if (const int rc = q.step(); rc != SQLITE_DONE) return db_.failure(kOp, rc);
+      }
+      for (const UsageRow& row : batch.rows) {
+        auto q = db_.query(
+            "INSERT INTO usage_daily (day, tenant_id, provider, auth_config_id, mode, calls, errors, refreshes, "
+            "request_bytes, response_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+            "ON CONFLICT (day, tenant_id, provider, auth_config_id, mode) DO UPDATE SET "
+            "calls = calls + excluded.calls, errors = errors + excluded.errors, "
+            "refreshes = refreshes + excluded.refreshes, request_bytes = request_bytes + excluded.request_bytes, "
+            "response_bytes = response_bytes + excluded.response_bytes");
+        q.bind(1, row.day).bind(2, row.tenant_id).bind(3, row.provider).bind(4, row.auth_config_id).bind(5, row.mode);
+        q.bind(6, as_count(row.counts.calls)).bind(7, as_count(row.counts.errors));
+        q.bind(8, as_count(row.counts.refreshes)).bind(9, as_count(row.counts.request_bytes));
+        q.bind(10, as_count(row.counts.response_bytes));
+        if (const int rc = q.step(); rc != SQLITE_DONE) return db_.failure(kOp, rc);
+      }
+      for (const AuthConfigUse& use : batch.last_used) {
+        auto q = db_.query(
+            "UPDATE auth_configs SET last_used_at = ?1 WHERE id = ?2 AND tenant_id = ?3 "
+            "AND (last_used_at IS NULL OR last_used_at < ?1)");
+        q.bind(1, use.at).bind(2, use.auth_config_id).bind(3, use.tenant_id);
+        if (const int rc = q.step(); rc != SQLITE_DONE) return db_.failure(kOp, rc);
+      }
+      if (const int rc = tx.commit(); rc != SQLITE_OK) return db_.failure(kOp, rc);
+      return true;
+    });
+  }
+
+  Task<std::vector<UsageRow>> query_usage(UsageFilter filter, Day from_day, Day to_day) override {
+    return thread_.run<std::vector<UsageRow>>(
+        "query_usage", [this, filter = std::move(filter), from_day, to_day]() -> Result<std::vector<UsageRow>> {
+          // Every statement names ?1..?5, so binding all five is in range.
+          std::string sql =
+              "SELECT day, tenant_id, provider, auth_config_id, mode, calls, errors, refreshes, request_bytes, "
+              "response_bytes FROM usage_daily WHERE day >= ?1 AND day < ?2";
+          sql += filter.tenant_id.empty() ? " AND ?3 = ?3" : " AND tenant_id = ?3";
+          sql += filter.provider.empty() ? " AND ?4 = ?4" : " AND provider = ?4";
+          sql += filter.auth_config_id.empty() ? " AND ?5 = ?5" : " AND auth_config_id = ?5";
+          sql += " ORDER BY day, tenant_id, provider, auth_config_id, mode";
+          auto q = db_.query(sql);
+          q.bind(1, from_day).bind(2, to_day).bind(3, filter.tenant_id).bind(4, filter.provider);
+          q.bind(5, filter.auth_config_id);
+          std::vector<UsageRow> out;
+          for (;;) {
+            const int rc = q.step();
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) return db_.failure("query_usage", rc);
+            UsageRow row;
+            row.day = q.integer(0);
+            row.tenant_id = q.text(1);
+            row.provider = q.text(2);
+            row.auth_config_id = q.text(3);
+            row.mode = q.text(4);
+            row.counts.calls = from_count(q.integer(5));
+            row.counts.errors = from_count(q.integer(6));
+            row.counts.refreshes = from_count(q.integer(7));
+            row.counts.request_bytes = from_count(q.integer(8));
+            row.counts.response_bytes = from_count(q.integer(9));
+            out.push_back(std::move(row));
+          }
+          return out;
+        });
+  }
+
+  // One process owns a SQLite database, so the bucket lives in this process's memory.
+  Task<RateGrant> take_rate_tokens(std::string tenant_id, double rate_per_second, std::uint64_t capacity,
+                                   std::uint64_t want) override {
+    co_return buckets_.take(tenant_id, rate_per_second, capacity, want);
   }
 
   Task<Page<AuthConfig>> list_auth_configs(std::string tenant_id, AuthConfigFilter filter, std::string cursor,
@@ -447,6 +556,7 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_ROW) return db_.failure(operation, rc);
     auto record = decode<T>(q.text(0));
     if (!record) return with_context(record.error(), operation);
+    overlay(record.value(), q);
     return record;
   }
 
@@ -485,7 +595,7 @@ class SqliteStore final : public Store {
       after = decode_cursor(cursor);
       if (!after) return Error{Errc::bad_cursor, std::string(operation) + ": the cursor is not one this store handed out"};
     }
-    std::string sql = "SELECT body FROM " + std::string(table) + " WHERE tenant_id = ?1";
+    std::string sql = "SELECT " + std::string(columns_of<T>()) + " FROM " + std::string(table) + " WHERE tenant_id = ?1";
     if (!filter.status.empty()) sql += " AND status = ?2";
     if (!filter.provider.empty()) sql += " AND provider = ?3";
     if (!filter.external_user_id.empty()) sql += " AND external_user_id = ?4";
@@ -509,6 +619,7 @@ class SqliteStore final : public Store {
       if (rc != SQLITE_ROW) return db_.failure(operation, rc);
       auto record = decode<T>(q.text(0));
       if (!record) return with_context(record.error(), operation);
+      overlay(record.value(), q);
       page.items.push_back(std::move(record).value());
     }
     if (page.items.size() > std::max<std::size_t>(limit, 1)) {
@@ -519,6 +630,7 @@ class SqliteStore final : public Store {
   }
 
   LockFile lock_;
+  LocalBuckets buckets_;
   Db db_;
   StoreThread thread_;  // last: joined before the connection closes and the lock goes
 };

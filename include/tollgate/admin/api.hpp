@@ -23,4 +23,8 @@ void add_provider_routes(http::Router& router, Services& services);
 // GET /v1/auth-configs, GET /v1/auth-configs/{id} (metadata only).
 void add_auth_config_routes(http::Router& router, Services& services);
 
+// GET /v1/usage (?tenant=&from=&to=&group_by=&format=json|csv) and GET
+// /v1/billing/report (?tenant=&period=YYYY-MM&format=json|csv).
+void add_usage_routes(http::Router& router, Services& s);
+
 }  // namespace tollgate::admin

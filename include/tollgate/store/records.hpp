@@ -125,6 +125,77 @@ struct AuthConfigFilter {
   std::string external_user_id;
 };
 
+// ---- metering (SPEC §6) ----------------------------------------------------
+
+// A UTC calendar day as the number of days since 1970-01-01.
+using Day = std::int64_t;
+
+// Counters of usage events. `errors` are calls whose upstream answer was a 5xx
+// or that failed after being forwarded (metering/README: "What is counted").
+struct UsageCounts {
+  std::uint64_t calls = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t refreshes = 0;
+  std::uint64_t request_bytes = 0;
+  std::uint64_t response_bytes = 0;
+  UsageCounts& operator+=(const UsageCounts& o) {
+    calls += o.calls;
+    errors += o.errors;
+    refreshes += o.refreshes;
+    request_bytes += o.request_bytes;
+    response_bytes += o.response_bytes;
+    return *this;
+  }
+  bool empty() const { return calls == 0 && errors == 0 && refreshes == 0 && request_bytes == 0 && response_bytes == 0; }
+  bool operator==(const UsageCounts&) const = default;
+};
+
+// Usage at the store's finest grain: one tenant, provider, auth config ("" for
+// deployment credentials), mode ("managed" | "your-own") and UTC day.
+struct UsageRow {
+  std::string tenant_id;
+  std::string provider;
+  std::string auth_config_id;
+  std::string mode;
+  Day day = 0;
+  UsageCounts counts;
+  bool operator==(const UsageRow&) const = default;
+};
+
+// An auth config was used at `at` (the flush moves last_used_at forward, never back).
+struct AuthConfigUse {
+  std::string tenant_id;
+  std::string auth_config_id;
+  Millis at = 0;
+  bool operator==(const AuthConfigUse&) const = default;
+};
+
+// What one journal shard adds to the store in one flush. A shard's batches are
+// numbered 1, 2, 3… and applied in that order; the store remembers the highest
+// `seq` applied per shard, so a batch sent again (a retry after a lost answer, a
+// replay after a crash) changes nothing. `shard` is the shard's random
+// incarnation id, never reused.
+struct UsageBatch {
+  std::string shard;
+  std::uint64_t seq = 0;
+  std::vector<UsageRow> rows;
+  std::vector<AuthConfigUse> last_used;
+  std::string id() const { return shard + ":" + std::to_string(seq); }
+};
+
+// Which usage rows a query returns; an empty field matches everything.
+struct UsageFilter {
+  std::string tenant_id;
+  std::string provider;
+  std::string auth_config_id;
+};
+
+// The answer of Store::take_rate_tokens.
+struct RateGrant {
+  std::uint64_t granted = 0;    // tokens taken, 0..want
+  Millis retry_after_ms = 0;    // when granted is 0: how long until a token is there
+};
+
 // One page of a list, in creation order (then id). `next_cursor` is opaque to
 // callers and empty on the last page.
 template <typename T>

@@ -103,6 +103,22 @@ class Store {
   virtual Task<AuthConfig> update_auth_config(AuthConfig config) = 0;
   virtual Task<Page<AuthConfig>> list_auth_configs(std::string tenant_id, AuthConfigFilter filter,
                                                     std::string cursor, std::size_t limit) = 0;
+
+  // Metering (SPEC §6). Applies a usage batch all at once: adds its rows to the
+  // counters and moves each named auth config's last_used_at forward (auth
+  // configs that do not exist are skipped; last_used_at is kept apart from the
+  // record's version, so it never makes a compare-and-set conflict). Answers
+  // true when applied now, false when a batch of the same shard with this seq or
+  // a later one was applied already (nothing changes).
+  virtual Task<bool> apply_usage_batch(UsageBatch batch) = 0;
+  // Rows with from_day <= day < to_day matching `filter`, at the finest grain,
+  // ordered by (day, tenant, provider, auth config, mode).
+  virtual Task<std::vector<UsageRow>> query_usage(UsageFilter filter, Day from_day, Day to_day) = 0;
+  // Takes up to `want` tokens from the tenant's token bucket shared by every
+  // instance on this store: it holds at most `capacity` tokens (full at first)
+  // and gains `rate_per_second`. SQLite keeps it in memory (one process).
+  virtual Task<RateGrant> take_rate_tokens(std::string tenant_id, double rate_per_second, std::uint64_t capacity,
+                                           std::uint64_t want) = 0;
 };
 
 }  // namespace tollgate::store

@@ -12,6 +12,9 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <optional>
+#include <tuple>
 #include <memory>
 #include <set>
 #include <string>
@@ -1432,6 +1435,199 @@ TEST_CASE_TEMPLATE_DEFINE("a filter that matches few of many records still pages
         }).size() == matching.size());
 }
 
+// ---- metering ----------------------------------------------------------------
+
+namespace tollgate::store::contract {
+
+inline UsageRow usage_row(std::string tenant, std::string provider, std::string auth, std::string mode, Day day,
+                          std::uint64_t calls) {
+  UsageRow r;
+  r.tenant_id = std::move(tenant);
+  r.provider = std::move(provider);
+  r.auth_config_id = std::move(auth);
+  r.mode = std::move(mode);
+  r.day = day;
+  r.counts.calls = calls;
+  r.counts.errors = calls / 3;
+  r.counts.refreshes = calls / 5;
+  r.counts.request_bytes = calls * 100;
+  r.counts.response_bytes = calls * 1000 + (std::uint64_t{1} << 40);  // past 32 bits
+  return r;
+}
+
+inline UsageBatch usage_batch(std::string shard, std::uint64_t seq, std::vector<UsageRow> rows) {
+  UsageBatch b;
+  b.shard = std::move(shard);
+  b.seq = seq;
+  b.rows = std::move(rows);
+  return b;
+}
+
+// The rows of `batches` summed per finest key, in query order.
+inline std::vector<UsageRow> summed(const std::vector<std::vector<UsageRow>>& batches) {
+  std::map<std::tuple<Day, std::string, std::string, std::string, std::string>, UsageRow> sums;
+  for (const auto& rows : batches) {
+    for (const auto& r : rows) {
+      auto [it, fresh] = sums.try_emplace({r.day, r.tenant_id, r.provider, r.auth_config_id, r.mode}, r);
+      if (!fresh) it->second.counts += r.counts;
+    }
+  }
+  std::vector<UsageRow> out;
+  for (auto& [k, v] : sums) out.push_back(v);
+  return out;
+}
+
+}  // namespace tollgate::store::contract
+
+TEST_CASE_TEMPLATE_DEFINE("usage batches add up and read back at the finest grain in order", Backend,
+                          store_usage_round_trip) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  const std::vector<UsageRow> first = {
+      contract::usage_row("tnt_b", "github", "pac_1", "managed", 20'000, 7),
+      contract::usage_row("tnt_a", "exa", "", "managed", 20'000, 1),
+      contract::usage_row("tnt_a", "github", "pac_2", "your-own", 20'001, 3),
+  };
+  const std::vector<UsageRow> second = {
+      contract::usage_row("tnt_b", "github", "pac_1", "managed", 20'000, 5),
+      contract::usage_row("tnt_a", "github", "pac_2", "managed", 20'001, 2),
+  };
+  auto applied = f.run(f.store->apply_usage_batch(contract::usage_batch("shard-1", 1, first)));
+  REQUIRE(applied.ok());
+  CHECK(applied.value());
+  applied = f.run(f.store->apply_usage_batch(contract::usage_batch("shard-2", 1, second)));
+  REQUIRE(applied.ok());
+  CHECK(applied.value());
+  auto rows = f.run(f.store->query_usage({}, 0, 1'000'000));
+  REQUIRE(rows.ok());
+  CHECK(rows.value() == contract::summed({first, second}));
+  REQUIRE(rows->size() == 4);
+  CHECK(rows->front().tenant_id == "tnt_a");  // day 20000: tnt_a before tnt_b
+  CHECK(rows->front().auth_config_id.empty());
+}
+
+TEST_CASE_TEMPLATE_DEFINE("the same usage batch applied twice counts once, and an older one not at all", Backend,
+                          store_usage_idempotent) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  const auto one = contract::usage_batch("shard-x", 1, {contract::usage_row("tnt_a", "github", "pac_1", "managed", 5, 10)});
+  const auto two = contract::usage_batch("shard-x", 2, {contract::usage_row("tnt_a", "github", "pac_1", "managed", 5, 4)});
+  auto r = f.run(f.store->apply_usage_batch(one));
+  REQUIRE(r.ok());
+  CHECK(r.value());
+  r = f.run(f.store->apply_usage_batch(one));
+  REQUIRE(r.ok());
+  CHECK_FALSE(r.value());
+  r = f.run(f.store->apply_usage_batch(two));
+  REQUIRE(r.ok());
+  CHECK(r.value());
+  r = f.run(f.store->apply_usage_batch(one));  // a late resend of an older batch
+  REQUIRE(r.ok());
+  CHECK_FALSE(r.value());
+  r = f.run(f.store->apply_usage_batch(two));
+  REQUIRE(r.ok());
+  CHECK_FALSE(r.value());
+  // Another shard's seq 1 is its own.
+  r = f.run(f.store->apply_usage_batch(contract::usage_batch("shard-y", 1, one.rows)));
+  REQUIRE(r.ok());
+  CHECK(r.value());
+  auto rows = f.run(f.store->query_usage({}, 0, 100));
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->front().counts.calls == 24);
+  CHECK(rows->front().counts == contract::summed({one.rows, two.rows, one.rows}).front().counts);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("usage queries filter by tenant, provider and auth config within a half-open day range",
+                          Backend, store_usage_filters) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  std::vector<UsageRow> rows;
+  for (Day day : {Day{99}, Day{100}, Day{101}, Day{102}}) {
+    rows.push_back(contract::usage_row("tnt_a", "github", "pac_1", "managed", day, 1));
+    rows.push_back(contract::usage_row("tnt_a", "slack", "pac_2", "managed", day, 2));
+    rows.push_back(contract::usage_row("tnt_b", "github", "pac_3", "your-own", day, 3));
+  }
+  REQUIRE(f.run(f.store->apply_usage_batch(contract::usage_batch("s", 1, rows))).ok());
+  auto check = [&](UsageFilter filter, Day from, Day to, std::size_t count, std::uint64_t calls) {
+    CAPTURE(filter.tenant_id);
+    CAPTURE(filter.provider);
+    CAPTURE(filter.auth_config_id);
+    CAPTURE(from);
+    CAPTURE(to);
+    auto got = f.run(f.store->query_usage(filter, from, to));
+    REQUIRE(got.ok());
+    CHECK(got->size() == count);
+    std::uint64_t sum = 0;
+    for (const auto& r : got.value()) {
+      sum += r.counts.calls;
+      CHECK(r.day >= from);
+      CHECK(r.day < to);
+    }
+    CHECK(sum == calls);
+  };
+  check({}, 100, 102, 6, 12);
+  check({"tnt_a", "", ""}, 100, 102, 4, 6);
+  check({"tnt_a", "slack", ""}, 0, 1000, 4, 8);
+  check({"", "github", ""}, 101, 102, 2, 4);
+  check({"", "", "pac_3"}, 99, 103, 4, 12);
+  check({"tnt_nobody", "", ""}, 0, 1000, 0, 0);
+  check({}, 102, 102, 0, 0);
+  check({}, 103, 200, 0, 0);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a usage batch moves last_used_at forward only, leaving the auth config's version alone",
+                          Backend, store_usage_last_used) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_auth_config(contract::bare_auth("pac_1", "tnt_a", 10))).ok());
+  auto batch = contract::usage_batch("s", 1, {contract::usage_row("tnt_a", "github", "pac_1", "managed", 1, 1)});
+  batch.last_used = {{"tnt_a", "pac_1", 5'000}, {"tnt_a", "pac_gone", 5'000}, {"tnt_b", "pac_1", 9'000}};
+  REQUIRE(f.run(f.store->apply_usage_batch(batch)).ok());
+  auto read = f.run(f.store->get_auth_config("pac_1"));
+  REQUIRE(read.ok());
+  CHECK(read->last_used_at == std::optional<Millis>(5'000));
+  CHECK(read->version == 1);
+  // An update written from an older read does not move it back, and does not conflict.
+  AuthConfig stale = contract::bare_auth("pac_1", "tnt_a", 10);
+  stale.version = 1;
+  stale.status = "needs_reauth";
+  REQUIRE(f.run(f.store->update_auth_config(stale)).ok());
+  auto older = contract::usage_batch("s", 2, {});
+  older.last_used = {{"tnt_a", "pac_1", 4'000}};
+  REQUIRE(f.run(f.store->apply_usage_batch(older)).ok());
+  auto listed = f.run(f.store->list_auth_configs("tnt_a", {}, "", 10));
+  REQUIRE(listed.ok());
+  REQUIRE(listed->items.size() == 1);
+  CHECK(listed->items[0].last_used_at == std::optional<Millis>(5'000));
+  CHECK(listed->items[0].status == "needs_reauth");
+  CHECK(listed->items[0].version == 2);
+  // A missing auth config was not created by the batch.
+  CHECK(f.run(f.store->get_auth_config("pac_gone")).is(Errc::not_found));
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a tenant's token bucket starts full, grants up to its capacity, then says when to retry",
+                          Backend, store_rate_tokens) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  auto g = f.run(f.store->take_rate_tokens("tnt_a", 0.5, 10, 4));
+  REQUIRE(g.ok());
+  CHECK(g->granted == 4);
+  g = f.run(f.store->take_rate_tokens("tnt_a", 0.5, 10, 100));
+  REQUIRE(g.ok());
+  CHECK(g->granted == 6);
+  g = f.run(f.store->take_rate_tokens("tnt_a", 0.5, 10, 1));
+  REQUIRE(g.ok());
+  CHECK(g->granted == 0);
+  CHECK(g->retry_after_ms > 0);
+  CHECK(g->retry_after_ms <= 2'000);
+  // Each tenant has its own bucket.
+  g = f.run(f.store->take_rate_tokens("tnt_b", 0.5, 3, 5));
+  REQUIRE(g.ok());
+  CHECK(g->granted == 3);
+}
+
 #define TOLLGATE_STORE_CONTRACT(Backend)                                       \
   TEST_CASE_TEMPLATE_INVOKE(store_setting_round_trip, Backend);                \
   TEST_CASE_TEMPLATE_INVOKE(store_setting_cas, Backend);                       \
@@ -1468,4 +1664,9 @@ TEST_CASE_TEMPLATE_DEFINE("a filter that matches few of many records still pages
   TEST_CASE_TEMPLATE_INVOKE(store_auth_create_rules, Backend);                \
   TEST_CASE_TEMPLATE_INVOKE(store_auth_update, Backend);                      \
   TEST_CASE_TEMPLATE_INVOKE(store_auth_list, Backend);                        \
-  TEST_CASE_TEMPLATE_INVOKE(store_sparse_filtered_list, Backend)
+  TEST_CASE_TEMPLATE_INVOKE(store_sparse_filtered_list, Backend);              \
+  TEST_CASE_TEMPLATE_INVOKE(store_usage_round_trip, Backend);                 \
+  TEST_CASE_TEMPLATE_INVOKE(store_usage_idempotent, Backend);                 \
+  TEST_CASE_TEMPLATE_INVOKE(store_usage_filters, Backend);                    \
+  TEST_CASE_TEMPLATE_INVOKE(store_usage_last_used, Backend);                  \
+  TEST_CASE_TEMPLATE_INVOKE(store_rate_tokens, Backend)

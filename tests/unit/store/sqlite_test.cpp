@@ -216,12 +216,13 @@ TEST_CASE("a database at schema version 2 gains setup sessions and auth configs 
   {
     // Back to what a tollgate of schema 2 left: migration 3 has not run.
     RawDb raw(db);
-    raw.exec("DROP TABLE setup_sessions; DROP TABLE auth_configs; PRAGMA user_version = 2");
+    raw.exec("DROP TABLE usage_daily; DROP TABLE usage_shards; DROP TABLE setup_sessions; DROP TABLE auth_configs; "
+             "PRAGMA user_version = 2");
   }
   auto store = open_sqlite(db);
   {
     RawDb raw(db);
-    CHECK(raw.text("PRAGMA user_version") == "3");
+    CHECK(raw.text("PRAGMA user_version") == "4");
   }
   CHECK(run_sync(ctx, store->get_tenant("tnt_old")).ok());
   SetupSession session;
@@ -236,6 +237,61 @@ TEST_CASE("a database at schema version 2 gains setup sessions and auth configs 
   config.tenant_id = "tnt_old";
   REQUIRE(run_sync(ctx, store->create_auth_config(config)).ok());
   CHECK(run_sync(ctx, store->get_auth_config("pac_1")).ok());
+}
+
+TEST_CASE("a database at schema version 3 gains usage counters and its auth configs read as before") {
+  TempDir dir;
+  const auto db = dir / "tollgate.db";
+  boost::asio::io_context ctx;
+  AuthConfig config;
+  config.id = "pac_1";
+  config.tenant_id = "tnt_old";
+  config.last_used_at = 77;
+  {
+    auto store = open_sqlite(db);
+    REQUIRE(run_sync(ctx, store->create_tenant(tenant("tnt_old", 1))).ok());
+  }
+  {
+    // What a tollgate of schema 3 left: no usage tables, no last_used_at column.
+    RawDb raw(db);
+    raw.exec("DROP TABLE usage_daily; DROP TABLE usage_shards; ALTER TABLE auth_configs DROP COLUMN last_used_at; "
+             "PRAGMA user_version = 3");
+    raw.exec("INSERT INTO auth_configs (id, tenant_id, status, provider, external_user_id, created_at, version, body) "
+             "VALUES ('pac_1', 'tnt_old', 'active', 'github', '', 5, 1, "
+             "'{\"id\":\"pac_1\",\"tenant_id\":\"tnt_old\",\"last_used_at\":77}')");
+  }
+  auto store = open_sqlite(db);
+  {
+    RawDb raw(db);
+    CHECK(raw.text("PRAGMA user_version") == "4");
+  }
+  auto read = run_sync(ctx, store->get_auth_config("pac_1"));
+  REQUIRE(read.ok());
+  CHECK(read->last_used_at == std::optional<Millis>(77));
+  UsageBatch batch;
+  batch.shard = "s";
+  batch.seq = 1;
+  batch.rows.push_back(UsageRow{"tnt_old", "github", "pac_1", "managed", 3, UsageCounts{1, 0, 0, 10, 20}});
+  CHECK(run_sync(ctx, store->apply_usage_batch(batch)).ok());
+  auto rows = run_sync(ctx, store->query_usage({}, 0, 10));
+  REQUIRE(rows.ok());
+  CHECK(rows->size() == 1);
+}
+
+TEST_CASE("usage queries by tenant and day range use their indexes") {
+  TempDir dir;
+  const auto db = dir / "tollgate.db";
+  auto store = open_sqlite(db);
+  RawDb raw(db);
+  const std::string by_tenant = raw.plan(
+      "SELECT day FROM usage_daily WHERE day >= ?1 AND day < ?2 AND tenant_id = ?3 AND ?4 = ?4 AND ?5 = ?5 "
+      "ORDER BY day, tenant_id, provider, auth_config_id, mode");
+  CHECK(by_tenant.find("usage_daily_by_tenant") != std::string::npos);
+  const std::string all = raw.plan(
+      "SELECT day FROM usage_daily WHERE day >= ?1 AND day < ?2 AND ?3 = ?3 AND ?4 = ?4 AND ?5 = ?5 "
+      "ORDER BY day, tenant_id, provider, auth_config_id, mode");
+  CHECK(all.find("SEARCH") != std::string::npos);
+  CHECK(all.find("TEMP B-TREE") == std::string::npos);
 }
 
 TEST_CASE("setup session and auth config lookups use their indexes, the partial ones included") {
