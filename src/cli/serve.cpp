@@ -210,8 +210,6 @@ int serve(const std::filesystem::path& config_file) {
   oauth::RefreshCoordinator refresh_coordinator(*store, keyring, upstream_clients);
   connect::ConnectServices connect_services{services, upstream_clients, refresh_coordinator};
   connect::add_connect_routes(*router, connect_services);
-  relay::RelayServices relay_services{services, upstream_clients, refresh_coordinator};
-  relay::add_relay_routes(*router, relay_services);
   // Housekeeping off the workers: the setup-session sweep (reads also expire
   // overdue sessions; the sweep makes lists agree).
   Housekeeping housekeeping(*store);
@@ -234,6 +232,8 @@ int serve(const std::filesystem::path& config_file) {
   }
   meter->observe_flushes([&quota_gate] { quota_gate.before_flush(); },
                          [&quota_gate] { return quota_gate.after_flush(); });
+  relay::RelayServices relay_services{services, upstream_clients, refresh_coordinator, *meter, quota_gate};
+  relay::add_relay_routes(*router, relay_services);
 
   http::Server server(live, router);
   std::uint16_t port = 0;

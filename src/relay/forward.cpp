@@ -69,8 +69,10 @@ void reset_client(http::Exchange& ex) {
 
 class Relay {
  public:
-  Relay(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest& request, Clock::time_point deadline)
-      : ex_(ex),
+  Relay(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest& request, Clock::time_point deadline,
+        Metered& metered)
+      : metered_(metered),
+        ex_(ex),
         pool_(pool),
         request_(request),
         deadline_(deadline),
@@ -94,6 +96,9 @@ class Relay {
     }
     head_ = request_head(request_.method, request_.url.target, request_.headers);
   }
+
+  // After the exchange: the response bytes join the recorded event.
+  void finish() { add_response_bytes(result_.response_bytes); }
 
   awaitable<ForwardResult> run() {
     ex_.stream().expires_at(deadline_);
@@ -129,6 +134,7 @@ class Relay {
   // Answers a failure: an error before the response head, a reset after it.
   awaitable<void> fail(Failure failure) {
     ex_.body_streamed(body_bytes_, body_done_);
+    if (reached_upstream_) record(0);
     if (client_gone_) {
       ex_.mark_responded(0, 0);
       ex_.close_after_response();
@@ -140,6 +146,21 @@ class Relay {
     }
     if (!body_done_) ex_.close_after_response();
     co_await ex_.respond_error(failure.code, failure.message);
+  }
+
+  // The usage event, once per client request whatever the attempts.
+  void record(unsigned status) {
+    if (recorded_ || !metered_.meter) return;
+    recorded_ = true;
+    metered_.call.status = status;
+    metered_.call.request_bytes = body_bytes_;
+    metered_.call.response_bytes = 0;
+    metered_.call.upstream_latency = result_.upstream_latency;
+    metered_.meter->record(metered_.call);
+  }
+
+  void add_response_bytes(std::uint64_t bytes) {
+    if (recorded_ && metered_.meter && bytes) metered_.meter->add_response_bytes(metered_.call, bytes);
   }
 
   Failure upstream_failure(Code code, std::string what, bool no_byte, bool lost) {
@@ -184,6 +205,7 @@ class Relay {
     const auto idle = cfg_->relay.upstream_timeouts.idle;
     expire_before_head(transport, idle);
     auto [ec, written] = co_await asio::async_write(up, asio::buffer(head_), kNoThrow);
+    if (written != 0) reached_upstream_ = true;
     if (ec || !body_) co_return ec;
     if (!kept_.empty()) {
       expire_before_head(transport, idle);
@@ -340,6 +362,9 @@ class Relay {
     for (const auto& [name, value] : fields) out.append(name).append(": ").append(value).append("\r\n");
     out.append("\r\n");
 
+    // Counted before the client sees the head: a crash after this over-counts
+    // one answered call at most, never under-counts (SPEC §6).
+    record(status);
     const auto client_idle = cfg_->server.timeouts.idle;
     ex_.stream().expires_after(client_idle);
     auto [hec, hn] = co_await asio::async_write(ex_.stream(), asio::buffer(out), kNoThrow);
@@ -410,6 +435,9 @@ class Relay {
     co_return std::nullopt;
   }
 
+  Metered& metered_;
+  bool reached_upstream_ = false;  // some request byte was written upstream
+  bool recorded_ = false;
   http::Exchange& ex_;
   upstream::Pool& pool_;
   OutgoingRequest& request_;
@@ -438,9 +466,11 @@ class Relay {
 }  // namespace
 
 awaitable<ForwardResult> forward(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest request,
-                                 Clock::time_point deadline) {
-  Relay relay(ex, pool, request, deadline);
-  co_return co_await relay.run();
+                                 Clock::time_point deadline, Metered& metered) {
+  Relay relay(ex, pool, request, deadline, metered);
+  auto result = co_await relay.run();
+  relay.finish();
+  co_return result;
 }
 
 }  // namespace tollgate::relay

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "tollgate/http/exchange.hpp"
+#include "tollgate/metering/meter.hpp"
 #include "tollgate/relay/headers.hpp"
 #include "tollgate/upstream/pool.hpp"
 
@@ -31,9 +32,19 @@ struct ForwardResult {
   std::chrono::microseconds upstream_latency{0};  // request sent → response head
 };
 
+// The usage event of the call (SPEC §6): recorded once, when the response head
+// is in hand and before it is written to the client — or, when the request went
+// upstream and no head came back, with status 0 as the call is answered. The
+// response bytes are added when the body ends. A call that never left (a
+// refused connect) is not counted. `call`'s views must outlive forward().
+struct Metered {
+  metering::Meter* meter = nullptr;  // null: not metered
+  metering::CallRecord call;
+};
+
 // Relays `request` for `ex` and answers the client (the upstream's response, or
 // SPEC §4's 502/504). Never throws for I/O failures.
 boost::asio::awaitable<ForwardResult> forward(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest request,
-                                              std::chrono::steady_clock::time_point deadline);
+                                              std::chrono::steady_clock::time_point deadline, Metered& metered);
 
 }  // namespace tollgate::relay

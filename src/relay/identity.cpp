@@ -153,6 +153,7 @@ awaitable<std::optional<CallIdentity>> resolve_identity(http::Exchange& ex, Rela
         co_await ex.respond_error(refreshed.error->code, refreshed.error->message);
         co_return std::nullopt;
       }
+      id.refreshed = refreshed.token_request_made;
       id.auth_config = std::move(*refreshed.config);
       ac = &*id.auth_config;
     }

@@ -24,6 +24,7 @@ struct CallIdentity {
   std::optional<store::AuthConfig> auth_config;  // none with deployment credentials
   crypto::Secret credential;                     // access token, API key or deployment key
   std::string mode;                              // managed | your-own (deployment credentials: managed)
+  bool refreshed = false;                        // a token request was made for this call
 };
 
 // Answers the error itself and returns nullopt when the call cannot go out.

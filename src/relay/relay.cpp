@@ -113,12 +113,38 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   out.headers.emplace_back("X-Forwarded-For", x_forwarded_for(client_ip(ex)));
   out.retryable = retryable(out.method, out.headers);
 
+  // Admission as late as possible: every admitted call counts until the next flush.
+  const auto now = std::chrono::system_clock::now();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  auto admission = co_await s.quota.admit(identity->tenant_id, cfg->quotas.default_quota, now_ms);
+  if (admission.verdict == metering::Admission::Verdict::quota_exceeded) {
+    co_await ex.respond_error(Code::quota_exceeded, "the tenant's monthly call quota is used up");
+    co_return;
+  }
+  if (admission.verdict == metering::Admission::Verdict::rate_limited) {
+    std::vector<std::pair<std::string, std::string>> retry_after;
+    retry_after.emplace_back("Retry-After", std::to_string(std::max<long long>(1, admission.retry_after.count())));
+    co_await ex.respond_error(Code::rate_limited, "the tenant's rate limit is reached; retry after the given seconds",
+                              std::move(retry_after));
+    co_return;
+  }
+
+  Metered metered;
+  metered.meter = &s.meter;
+  metered.call.tenant_id = identity->tenant_id;
+  metered.call.provider = p.key;
+  metered.call.auth_config_id = identity->auth_config ? std::string_view(identity->auth_config->id) : std::string_view();
+  metered.call.mode = identity->mode;
+  metered.call.method = ex.method();
+  metered.call.refreshed = identity->refreshed;
+  metered.call.time = now;
+
   upstream::PoolOptions pool_options;
   pool_options.ca_file = cfg->relay.ca_file;
   pool_options.connect = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->relay.upstream_timeouts.connect);
   auto executor = co_await asio::this_coro::executor;
   auto& pool = s.upstream.pool(executor, pool_options);
-  co_await forward(ex, pool, std::move(out), deadline);
+  co_await forward(ex, pool, std::move(out), deadline, metered);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // through the worker's keep-alive pool.
 #include "tollgate/admin/api.hpp"
 #include "tollgate/http/router.hpp"
+#include "tollgate/metering/meter.hpp"
+#include "tollgate/metering/quota.hpp"
 #include "tollgate/oauth/refresh.hpp"
 #include "tollgate/upstream/clients.hpp"
 
@@ -13,6 +15,8 @@ struct RelayServices {
   admin::Services& base;
   upstream::UpstreamClients& upstream;
   oauth::RefreshCoordinator& refresh;
+  metering::Meter& meter;      // one usage event per forwarded call
+  metering::QuotaGate& quota;  // monthly quota and rate limit, asked before forwarding
 };
 
 // `*` /v1/proxy/{provider}/{path*}

@@ -531,6 +531,8 @@ class UpstreamPeer::Impl::Session {
     co_return true;
   }
 
+  // Ifs, not a switch: g++ 12 miscompiled `co_return co_await` in switch
+  // cases here (the frame crashed reading `reply`).
   asio::awaitable<Outcome> act(const Reply& reply, bool head_method, bool rests_after) {
     if (reply.kind == Reply::Kind::respond) {
       Outcome outcome = co_await respond(reply, head_method, rests_after);

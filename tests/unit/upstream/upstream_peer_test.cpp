@@ -304,6 +304,19 @@ TEST_CASE("upstream peer keeps obs-fold in the raw head that the parsed headers 
   CHECK(request.header("X-Folded") == "first second");
 }
 
+TEST_CASE("upstream peer records a head it cannot parse with no method and closes the connection") {
+  UpstreamPeer peer;
+  Plain wire(peer.port());
+  wire.send("NOT HTTP AT ALL\r\nX: 1\r\n\r\n");
+  CHECK(wire.wait_end() != End::open);
+  CHECK(wire.data.empty());
+  REQUIRE(peer.wait_for_requests(1));
+  auto request = peer.requests().at(0);
+  CHECK(request.method.empty());
+  CHECK(request.head == "NOT HTTP AT ALL\r\nX: 1\r\n\r\n");
+  CHECK(request.finished);
+}
+
 TEST_CASE("upstream peer handler chooses the reply from the request head and a throwing handler answers 500") {
   UpstreamPeer peer;
   peer.on([](const PeerRequest& request) {
