@@ -185,6 +185,7 @@ awaitable<void> revoke_key(http::Exchange& ex, Services& s) {
   if (!may_see(*who, key->tenant_id)) co_return co_await ex.respond_error(Code::not_found, "no such record");
   auto revoked = co_await s.store.revoke_api_key(id, now_millis());
   if (!revoked) co_return co_await respond_store_error(ex, revoked.error());
+  s.auth.forget_key(id);
   co_await respond_json(ex, 200, key_json(revoked.value()));
 }
 

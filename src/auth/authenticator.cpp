@@ -1,3 +1,8 @@
+#include <array>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+
 #include <boost/asio/use_awaitable.hpp>
 
 #include "tollgate/auth/principal.hpp"
@@ -7,8 +12,59 @@ namespace tollgate::auth {
 
 using errors::Code;
 
-Authenticator::Authenticator(store::Store& store, crypto::Secret admin_key)
-    : store_(store), admin_key_hash_(crypto::hash_key(admin_key.reveal())) {}
+// Sharded so that workers checking different keys rarely meet on one lock.
+struct Authenticator::Cache {
+  using Clock = std::chrono::steady_clock;
+  struct Entry {
+    Principal who;
+    Clock::time_point stored;
+  };
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, Entry> by_hash;
+  };
+  static constexpr std::size_t kShards = 16;
+  static constexpr std::size_t kPerShard = 8192;
+  std::chrono::milliseconds ttl;
+  std::array<Shard, kShards> shards;
+
+  Shard& shard_of(std::string_view hash) { return shards[std::hash<std::string_view>{}(hash) % kShards]; }
+
+  std::optional<Principal> find(const std::string& hash, bool stale_ok) {
+    auto& shard = shard_of(hash);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.by_hash.find(hash);
+    if (it == shard.by_hash.end()) return std::nullopt;
+    if (!stale_ok && Clock::now() - it->second.stored > ttl) return std::nullopt;
+    return it->second.who;
+  }
+  void put(const std::string& hash, const Principal& who) {
+    auto& shard = shard_of(hash);
+    std::lock_guard lock(shard.mutex);
+    if (shard.by_hash.size() >= kPerShard) shard.by_hash.erase(shard.by_hash.begin());
+    shard.by_hash[hash] = Entry{who, Clock::now()};
+  }
+  void drop(const std::string& hash) {
+    auto& shard = shard_of(hash);
+    std::lock_guard lock(shard.mutex);
+    shard.by_hash.erase(hash);
+  }
+  void forget_key(std::string_view key_id) {
+    for (auto& shard : shards) {
+      std::lock_guard lock(shard.mutex);
+      std::erase_if(shard.by_hash, [&](const auto& e) { return e.second.who.key_id == key_id; });
+    }
+  }
+};
+
+Authenticator::Authenticator(store::Store& store, crypto::Secret admin_key, std::chrono::milliseconds ttl)
+    : store_(store), admin_key_hash_(crypto::hash_key(admin_key.reveal())), cache_(std::make_unique<Cache>()) {
+  cache_->ttl = ttl;
+}
+
+Authenticator::~Authenticator() = default;
+
+void Authenticator::forget_key(std::string_view key_id) { cache_->forget_key(key_id); }
 
 boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view header) {
   static constexpr std::string_view kBearer = "Bearer ";
@@ -19,13 +75,24 @@ boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view 
   // Hashing first makes both comparisons constant-time in the key's contents.
   auto hash = crypto::hash_key(key);
   if (crypto::constant_time_equal(hash, admin_key_hash_)) co_return Principal{Principal::Kind::admin, {}, {}};
+  if (auto cached = cache_->find(hash, false)) co_return *cached;
   auto found = co_await store_.find_api_key_by_hash(hash);
   if (!found) {
-    if (found.is(store::Errc::not_found)) co_return denied;
+    if (found.is(store::Errc::not_found)) {
+      cache_->drop(hash);
+      co_return denied;
+    }
+    // The store is down: a key known to be valid keeps working.
+    if (auto stale = cache_->find(hash, true)) co_return *stale;
     co_return errors::Error{Code::store_unavailable, "the store cannot be reached to check the API key"};
   }
-  if (found->revoked_at) co_return denied;
-  co_return Principal{Principal::Kind::tenant, found->tenant_id, found->id};
+  if (found->revoked_at) {
+    cache_->drop(hash);
+    co_return denied;
+  }
+  Principal who{Principal::Kind::tenant, found->tenant_id, found->id};
+  cache_->put(hash, who);
+  co_return who;
 }
 
 std::variant<std::string, errors::Error> acting_tenant(const Principal& who, std::string_view tenant_header) {

@@ -207,8 +207,11 @@ int serve(const std::filesystem::path& config_file) {
   admin::add_auth_config_routes(*router, services);
   admin::add_usage_routes(*router, services);
   upstream::UpstreamClients upstream_clients;
-  oauth::RefreshCoordinator refresh_coordinator(*store, keyring, upstream_clients);
-  connect::ConnectServices connect_services{services, upstream_clients, refresh_coordinator};
+  // Auth configs with their credentials, in memory for the relay's hot path;
+  // every writer in this process (refreshes, revocations, reconnects) updates it.
+  oauth::ConnectionCache connection_cache;
+  oauth::RefreshCoordinator refresh_coordinator(*store, keyring, upstream_clients, &connection_cache);
+  connect::ConnectServices connect_services{services, upstream_clients, refresh_coordinator, connection_cache};
   connect::add_connect_routes(*router, connect_services);
   // Housekeeping off the workers: the setup-session sweep (reads also expire
   // overdue sessions; the sweep makes lists agree).
@@ -232,7 +235,8 @@ int serve(const std::filesystem::path& config_file) {
   }
   meter->observe_flushes([&quota_gate] { quota_gate.before_flush(); },
                          [&quota_gate] { return quota_gate.after_flush(); });
-  relay::RelayServices relay_services{services, upstream_clients, refresh_coordinator, *meter, quota_gate};
+  relay::RelayServices relay_services{services,          upstream_clients, refresh_coordinator, connection_cache,
+                                      *meter,            quota_gate};
   relay::add_relay_routes(*router, relay_services);
 
   http::Server server(live, router);

@@ -153,6 +153,7 @@ awaitable<void> import_auth_config(http::Exchange& ex, ConnectServices& cs) {
                                         p->display_name + " did not accept the credentials (verification failed)");
   auto created = co_await s.store.create_auth_config(ac);
   if (!created) co_return co_await admin::respond_store_error(ex, created.error());
+  cs.connections.forget_users();
   store::AuthConfig result = created.value();
   if (p->auth_mode == config::AuthMode::oauth2_client_credentials) {
     // The first token now, so the import proves the client id and secret work.
@@ -162,7 +163,8 @@ awaitable<void> import_auth_config(http::Exchange& ex, ConnectServices& cs) {
       gone.status = "revoked";
       gone.client_secret_sealed.clear();
       gone.updated_at = now_ms();
-      co_await s.store.update_auth_config(gone);
+      auto written = co_await s.store.update_auth_config(gone);
+      if (written) cs.connections.invalidate(written->id, written->version);
       co_return co_await ex.respond_error(first.error->code == Code::refresh_failed ? Code::bad_request
                                                                                     : first.error->code,
                                           "the client credentials did not obtain a token: " + first.error->message);
@@ -253,7 +255,11 @@ awaitable<void> revoke(http::Exchange& ex, ConnectServices& cs) {
     next.expires_at.reset();
     next.updated_at = now_ms();
     auto written = co_await s.store.update_auth_config(next);
-    if (written) done = std::move(written).value();
+    if (written) {
+      done = std::move(written).value();
+      cs.connections.invalidate(done->id, done->version);
+      cs.connections.forget_users();
+    }
     else if (!written.is(store::Errc::conflict)) co_return co_await admin::respond_store_error(ex, written.error());
     else {
       auto again = co_await s.store.get_auth_config(ac->id);

@@ -247,6 +247,8 @@ awaitable<store::Result<store::SetupSession>> complete(ConnectServices& cs, stor
     }
   }
   if (!stored) co_return store::Error{store::Errc::conflict, "the auth config kept changing"};
+  cs.connections.invalidate(stored->id, stored->version);
+  cs.connections.forget_users();
   auto done = co_await update_session(store, s, [&](store::SetupSession& n) {
     if (n.status != kPending) return false;
     n.status = "completed";

@@ -185,6 +185,7 @@ struct Flight {
   FlightKey key;
   // Guarded by Impl::mutex:
   bool forced = false;    // some waiter asked for a refresh even of a fresh token
+  std::uint64_t rejected = 0;  // the newest version whose token a waiter saw refused (0: none)
   bool finished = false;  // the result went out; the flight is no longer joinable
   std::vector<std::unique_ptr<Waiter>> waiters;
 };
@@ -200,13 +201,16 @@ struct RefreshCoordinator::Impl {
   std::mutex mutex;
   std::map<FlightKey, std::shared_ptr<Flight>> flights;  // the running ones
 
-  Impl(store::Store& s, const crypto::Keyring& k, upstream::UpstreamClients& c) : store(s), keyring(k), clients(c) {}
+  ConnectionCache* cache = nullptr;  // told of every record a flight ends with
+
+  Impl(store::Store& s, const crypto::Keyring& k, upstream::UpstreamClients& c, ConnectionCache* cc)
+      : store(s), keyring(k), clients(c), cache(cc) {}
 
   // ---- single flight ----
 
   template <typename Handler>
   void join(Handler handler, asio::any_io_executor executor, std::string tenant_id, std::string id, bool force,
-            std::shared_ptr<const config::Config> cfg) {
+            std::uint64_t rejected, std::shared_ptr<const config::Config> cfg) {
     std::shared_ptr<Flight> started;
     {
       std::lock_guard lock(mutex);
@@ -217,6 +221,7 @@ struct RefreshCoordinator::Impl {
         started = flight;
       }
       if (force) flight->forced = true;
+      flight->rejected = std::max(flight->rejected, rejected);
       flight->waiters.push_back(std::make_unique<WaiterFor<Handler>>(std::move(handler), executor));
     }
     if (started)
@@ -246,13 +251,15 @@ struct RefreshCoordinator::Impl {
     complete_all(std::move(waiters), result);
   }
 
-  // Answers "nothing to do" unless a forced call joined; decided under the lock, so
-  // that no forced call can join a flight that will not refresh.
+  // Answers "nothing to do" unless a forced call joined, or one whose token — the
+  // one stored now — was refused; decided under the lock, so that no such call
+  // can join a flight that will not refresh.
   bool finish_unless_forced(Flight& flight, const RefreshResult& result) {
     std::vector<std::unique_ptr<Waiter>> waiters;
     {
       std::lock_guard lock(mutex);
       if (flight.forced || flight.finished) return false;
+      if (result.config && flight.rejected >= result.config->version) return false;
       waiters = settle_locked(flight);
     }
     complete_all(std::move(waiters), result);
@@ -279,6 +286,7 @@ struct RefreshCoordinator::Impl {
       // No detail: an exception's text is not known to be free of secrets.
       result = failure(Code::internal, "refreshing auth config " + id + " failed unexpectedly");
     }
+    if (cache && result.config) cache->invalidate(result.config->id, result.config->version);
     finish(*flight, result);
   }
 
@@ -494,21 +502,34 @@ struct RefreshCoordinator::Impl {
 };
 
 RefreshCoordinator::RefreshCoordinator(store::Store& store, const crypto::Keyring& keyring,
-                                       upstream::UpstreamClients& clients)
-    : impl_(std::make_unique<Impl>(store, keyring, clients)) {}
+                                       upstream::UpstreamClients& clients, ConnectionCache* cache)
+    : impl_(std::make_unique<Impl>(store, keyring, clients, cache)) {}
 
 RefreshCoordinator::~RefreshCoordinator() = default;
 
 boost::asio::awaitable<RefreshResult> RefreshCoordinator::refresh(std::string tenant_id, std::string id, bool force,
                                                                    std::shared_ptr<const config::Config> cfg) {
+  return join(std::move(tenant_id), std::move(id), force, 0, std::move(cfg));
+}
+
+boost::asio::awaitable<RefreshResult> RefreshCoordinator::refresh_rejected(std::string tenant_id, std::string id,
+                                                                            std::uint64_t rejected_version,
+                                                                            std::shared_ptr<const config::Config> cfg) {
+  return join(std::move(tenant_id), std::move(id), false, rejected_version, std::move(cfg));
+}
+
+boost::asio::awaitable<RefreshResult> RefreshCoordinator::join(std::string tenant_id, std::string id, bool force,
+                                                                std::uint64_t rejected,
+                                                                std::shared_ptr<const config::Config> cfg) {
   Impl* impl = impl_.get();
   // The caller's own executor, taken here: the result is posted back to it, so the
   // caller resumes on its own worker's thread whichever worker ran the flight.
   auto home = co_await asio::this_coro::executor;
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(RefreshResult)>(
-      [impl, home](auto handler, std::string tenant, std::string auth_config, bool forced,
-                   std::shared_ptr<const config::Config> config) {
-        impl->join(std::move(handler), home, std::move(tenant), std::move(auth_config), forced, std::move(config));
+      [impl, home, rejected](auto handler, std::string tenant, std::string auth_config, bool forced,
+                             std::shared_ptr<const config::Config> config) {
+        impl->join(std::move(handler), home, std::move(tenant), std::move(auth_config), forced, rejected,
+                   std::move(config));
       },
       asio::use_awaitable, std::move(tenant_id), std::move(id), force, std::move(cfg));
 }

@@ -70,8 +70,9 @@ void reset_client(http::Exchange& ex) {
 class Relay {
  public:
   Relay(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest& request, Clock::time_point deadline,
-        Metered& metered)
+        Metered& metered, RefreshHook& hook)
       : metered_(metered),
+        hook_(hook),
         ex_(ex),
         pool_(pool),
         request_(request),
@@ -102,11 +103,17 @@ class Relay {
 
   awaitable<ForwardResult> run() {
     ex_.stream().expires_at(deadline_);
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      auto leased = co_await pool_.acquire(request_.url, attempt > 0);
+    bool fresh = false;  // the next attempt takes a new connection
+    bool connect_retried = false;
+    for (;;) {
+      auto leased = co_await pool_.acquire(request_.url, fresh);
+      fresh = false;
       if (auto* error = std::get_if<upstream::Error>(&leased)) {
         // A refused or reset connect sent nothing: once more on a new connection.
-        if (attempt == 0 && error->failure == upstream::Failure::connect_failed) continue;
+        if (!connect_retried && error->failure == upstream::Failure::connect_failed) {
+          connect_retried = fresh = true;
+          continue;
+        }
         co_await fail(Failure{upstream::to_code(*error), error->message, true, false});
         co_return result_;
       }
@@ -115,19 +122,23 @@ class Relay {
       auto attempted = std::visit([&](auto& s) { return exchange(s, transport); }, lease.stream());
       auto failure = co_await std::move(attempted);
       if (!failure) {
+        if (replay_) {
+          replay_ = false;  // the refreshed request, once (the old answer's connection is closed)
+          continue;
+        }
         if (reusable_) lease.release();
         co_return result_;
       }
       // Sent again only when nothing came back, the connection was lost (not a
       // timeout), every body byte read so far is kept, and the request may be repeated.
-      bool again = attempt == 0 && failure->no_response_byte && failure->connection_lost && kept_all_ &&
+      bool again = !lost_retried_ && failure->no_response_byte && failure->connection_lost && kept_all_ &&
                    request_.retryable && !client_gone_;
       if (!again) {
         co_await fail(std::move(*failure));
         co_return result_;
       }
+      lost_retried_ = fresh = true;
     }
-    co_return result_;
   }
 
  private:
@@ -328,6 +339,27 @@ class Relay {
     auto& response = parser->get();
     result_.status = response.result_int();
 
+    if (!refreshed_ && hook_.statuses &&
+        std::find(hook_.statuses->begin(), hook_.statuses->end(), static_cast<int>(result_.status)) !=
+            hook_.statuses->end()) {
+      // The provider refused the token: renew it (once per call) and send the
+      // request again when its whole body is still held; else this answer goes
+      // to the client, marked, so it can retry with the new token.
+      refreshed_ = true;
+      metered_.call.refreshed = true;
+      const bool replayable = kept_all_ && body_done_;
+      auto refused = co_await hook_.refresh(request_);
+      if (refused) {
+        record(result_.status);
+        co_return Failure{refused->code, refused->message, false, false};
+      }
+      head_ = request_head(request_.method, request_.url.target, request_.headers);
+      if (replayable) {
+        replay_ = true;
+        co_return std::nullopt;
+      }
+    }
+
     // The client's response head: the upstream's status and fields minus
     // hop-by-hop ones, framed by tollgate.
     Headers fields;
@@ -352,6 +384,7 @@ class Relay {
     if (!client_keep) fields.emplace_back("Connection", "close");
     else if (client_http10_) fields.emplace_back("Connection", "keep-alive");
     fields.emplace_back("Tollgate-Request-Id", ex_.request_id());
+    if (refreshed_) fields.emplace_back("Tollgate-Refreshed", "true");
 
     std::string out;
     out.reserve(256 + fields.size() * 48);
@@ -436,6 +469,10 @@ class Relay {
   }
 
   Metered& metered_;
+  RefreshHook& hook_;
+  bool refreshed_ = false;     // the reactive refresh happened (at most once per call)
+  bool replay_ = false;        // the next attempt is the replay with the refreshed token
+  bool lost_retried_ = false;  // the one retry after a lost connection was used
   bool reached_upstream_ = false;  // some request byte was written upstream
   bool recorded_ = false;
   http::Exchange& ex_;
@@ -466,8 +503,8 @@ class Relay {
 }  // namespace
 
 awaitable<ForwardResult> forward(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest request,
-                                 Clock::time_point deadline, Metered& metered) {
-  Relay relay(ex, pool, request, deadline, metered);
+                                 Clock::time_point deadline, Metered& metered, RefreshHook& hook) {
+  Relay relay(ex, pool, request, deadline, metered, hook);
   auto result = co_await relay.run();
   relay.finish();
   co_return result;

@@ -4,7 +4,10 @@
 // rules, the retry rule of DESIGN "Upstream pool", and memory bounded by one
 // read buffer per direction however large a body is.
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -16,7 +19,8 @@
 namespace tollgate::relay {
 
 struct OutgoingRequest {
-  upstream::Url url;  // where to; url.target is the origin-form target sent
+  upstream::Url url;        // where to; url.target is the origin-form target sent
+  std::string base_target;  // url.target without a credential query parameter
   std::string method;
   Headers headers;    // already filtered, with the credential and Host; no framing headers
   // Idempotent by method or by an Idempotency-Key header: may be sent again on a
@@ -42,9 +46,21 @@ struct Metered {
   metering::CallRecord call;
 };
 
+// The reactive refresh of SPEC §5: when the upstream answers one of `statuses`,
+// `refresh` renews the credential and puts it into the request. Once per call:
+// the request is then sent again when its whole body is held (up to
+// relay.replay_limit), else the upstream's answer goes to the client; either
+// way with `Tollgate-Refreshed: true`. A failed refresh is answered with its
+// error (424 reauth_required, 502 refresh_failed …).
+struct RefreshHook {
+  const std::vector<int>* statuses = nullptr;  // null: no reactive refresh
+  std::function<boost::asio::awaitable<std::optional<errors::Error>>(OutgoingRequest&)> refresh;
+};
+
 // Relays `request` for `ex` and answers the client (the upstream's response, or
 // SPEC §4's 502/504). Never throws for I/O failures.
 boost::asio::awaitable<ForwardResult> forward(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest request,
-                                              std::chrono::steady_clock::time_point deadline, Metered& metered);
+                                              std::chrono::steady_clock::time_point deadline, Metered& metered,
+                                              RefreshHook& hook);
 
 }  // namespace tollgate::relay

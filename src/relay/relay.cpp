@@ -45,6 +45,24 @@ std::string_view upstream_part(std::string_view target, std::string_view provide
   return rest;
 }
 
+// Puts the credential where the provider wants it: replaces the header of that
+// name (a client's included), or sets url.target to base_target plus the query parameter.
+std::optional<errors::Error> apply_credential(OutgoingRequest& out, const config::Provider& p,
+                                              const crypto::Secret& credential, const oauth::ParamValues& params) {
+  auto injection = oauth::inject_credential(p, credential, params);
+  if (auto* e = std::get_if<errors::Error>(&injection)) return std::move(*e);
+  const auto& inject = std::get<oauth::Injection>(injection);
+  out.url.target = out.base_target;
+  if (!inject.header.empty()) {
+    std::erase_if(out.headers, [&](const auto& h) { return iequals(h.first, inject.header); });
+    out.headers.emplace_back(inject.header, inject.value.reveal());
+  } else {
+    out.url.target += out.url.target.find('?') == std::string::npos ? '?' : '&';
+    out.url.target += crypto::percent_encode(inject.query) + "=" + crypto::percent_encode(inject.value.reveal());
+  }
+  return std::nullopt;
+}
+
 std::string client_ip(http::Exchange& ex) {
   boost::system::error_code ec;
   auto endpoint = ex.stream().socket().remote_endpoint(ec);
@@ -66,7 +84,9 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   if (!identity) co_return;
   const auto& p = *identity->provider;
   static const oauth::ParamValues kNoParams;
-  const auto& params = identity->auth_config ? identity->auth_config->connection_params : kNoParams;
+  // Connection parameters are the auth config's; they do not change with a refresh.
+  const auto connection_params = identity->connection ? identity->connection : nullptr;
+  const auto& params = connection_params ? connection_params->record.connection_params : kNoParams;
 
   auto base = oauth::expand_url(p.api.base_url, params, p);
   if (auto* e = std::get_if<errors::Error>(&base)) {
@@ -80,21 +100,14 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   }
   OutgoingRequest out;
   out.url = std::move(std::get<upstream::Url>(parsed));
-  out.url.target = upstream_target(out.url.target.substr(0, out.url.target.find('?')), rest);
+  out.base_target = upstream_target(out.url.target.substr(0, out.url.target.find('?')), rest);
   out.method = std::string(ex.method());
 
-  auto injection = oauth::inject_credential(p, identity->credential, params);
   auto fixed = oauth::api_headers(p, params);
-  if (auto* e = std::get_if<errors::Error>(&injection)) {
-    co_await ex.respond_error(e->code, e->message);
-    co_return;
-  }
   if (auto* e = std::get_if<errors::Error>(&fixed)) {
     co_await ex.respond_error(e->code, e->message);
     co_return;
   }
-  const auto& inject = std::get<oauth::Injection>(injection);
-
   Headers client;
   for (const auto& field : ex.request()) client.emplace_back(field.name_string(), field.value());
   out.headers = filter_request_headers(client);
@@ -102,16 +115,13 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   // API version, another media type); the credential always wins.
   for (auto& [name, value] : std::get<0>(fixed))
     if (!has_header(out.headers, name)) out.headers.emplace_back(std::move(name), std::move(value));
-  if (!inject.header.empty()) {
-    std::erase_if(out.headers, [&](const auto& h) { return iequals(h.first, inject.header); });
-    out.headers.emplace_back(inject.header, inject.value.reveal());
-  } else {
-    out.url.target += out.url.target.find('?') == std::string::npos ? '?' : '&';
-    out.url.target += crypto::percent_encode(inject.query) + "=" + crypto::percent_encode(inject.value.reveal());
-  }
   out.headers.emplace_back("Host", out.url.authority);
   out.headers.emplace_back("X-Forwarded-For", x_forwarded_for(client_ip(ex)));
   out.retryable = retryable(out.method, out.headers);
+  if (auto e = apply_credential(out, p, identity->credential(), params)) {
+    co_await ex.respond_error(e->code, e->message);
+    co_return;
+  }
 
   // Admission as late as possible: every admitted call counts until the next flush.
   const auto now = std::chrono::system_clock::now();
@@ -133,7 +143,7 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   metered.meter = &s.meter;
   metered.call.tenant_id = identity->tenant_id;
   metered.call.provider = p.key;
-  metered.call.auth_config_id = identity->auth_config ? std::string_view(identity->auth_config->id) : std::string_view();
+  metered.call.auth_config_id = identity->connection ? std::string_view(identity->connection->record.id) : std::string_view();
   metered.call.mode = identity->mode;
   metered.call.method = ex.method();
   metered.call.refreshed = identity->refreshed;
@@ -144,7 +154,25 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   pool_options.connect = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->relay.upstream_timeouts.connect);
   auto executor = co_await asio::this_coro::executor;
   auto& pool = s.upstream.pool(executor, pool_options);
-  co_await forward(ex, pool, std::move(out), deadline, metered);
+
+  // SPEC §5 "Refresh": an upstream status in api.refresh_on_status renews the
+  // token — unless another call already did — and the request goes once more.
+  RefreshHook hook;
+  if (identity->connection && is_oauth(p)) {
+    hook.statuses = &p.api.refresh_on_status;
+    hook.refresh = [&](OutgoingRequest& request) -> awaitable<std::optional<errors::Error>> {
+      const auto& used = identity->connection->record;
+      auto result = co_await s.refresh.refresh_rejected(identity->tenant_id, used.id, used.version, cfg);
+      if (result.error) co_return result.error;
+      auto entry = unsealed(s.base.keyring, p, std::move(*result.config));
+      if (!entry || entry->credential.empty())
+        co_return errors::Error{Code::internal, "the refreshed credential cannot be used; the log has details"};
+      s.connections.put(entry);
+      identity->connection = std::move(entry);
+      co_return apply_credential(request, p, identity->credential(), params);
+    };
+  }
+  co_await forward(ex, pool, std::move(out), deadline, metered, hook);
 }
 
 }  // namespace

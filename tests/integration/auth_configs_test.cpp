@@ -37,15 +37,6 @@ class DelayProxy {
   std::unique_ptr<Process> process_;
 };
 
-// Connects `provider` through the whole browser flow; the auth config id.
-std::string connect_account(World& w, const std::string& provider) {
-  auto created = w.session("{\"provider\":\"" + provider + "\",\"redirect_url\":\"http://127.0.0.1:9/done\"}");
-  Browser browser;
-  auto end = w.run_oauth(browser, field(created, "url"));
-  REQUIRE(query_param(end.url, "status") == "completed");
-  return query_param(end.url, "auth_config").value_or("");
-}
-
 void set_own_app(World& w, const std::string& provider) {
   const auto& own = OidcPeer::own_client();
   REQUIRE(w.call("PUT", "/v1/providers/" + provider + "/app",

@@ -30,7 +30,7 @@ struct World {
   std::string public_url = "http://127.0.0.1:" + std::to_string(port);
   std::string callback = public_url + "/oauth/callback";
   std::string done = "http://127.0.0.1:9/done";  // the tenant's redirect_url; nothing is fetched there
-  OidcPeer peer{std::vector<std::string>{callback}};
+  OidcPeer peer;
   std::unique_ptr<TollgateProcess> tg;
   std::string tenant, key;
 
@@ -39,8 +39,11 @@ struct World {
                  const std::string& issuer = "")
       : World(Extra([extra_provider_yaml](World&) { return extra_provider_yaml; }), extra_config, issuer) {}
 
-  // `extra` adds provider entries once the peer runs (so they can name its endpoints).
-  explicit World(const Extra& extra, const std::string& extra_config = "", const std::string& issuer = "") {
+  // `extra` adds provider entries once the peer runs (so they can name its endpoints);
+  // the peer's access tokens live `access_ttl`.
+  explicit World(const Extra& extra, const std::string& extra_config = "", const std::string& issuer = "",
+                 std::chrono::seconds access_ttl = std::chrono::seconds(60))
+      : peer(OidcPeer::Options{{callback}, access_ttl}) {
     std::string yaml = "server:\n  listen: 127.0.0.1:" + std::to_string(port) + "\n  public_url: " + public_url +
                        "\n  workers: 2\n" + extra_config + "providers:\n" + provider("acme", issuer) +
                        "    managed: {service_config_key: acme, client_id: " + OidcPeer::managed_client().id +
@@ -84,5 +87,14 @@ struct World {
     return browser.follow(callback_url, {done, false, 20});
   }
 };
+
+// Connects `provider` through the whole browser flow; the auth config id.
+inline std::string connect_account(World& w, const std::string& provider) {
+  auto created = w.session("{\"provider\":\"" + provider + "\",\"redirect_url\":\"http://127.0.0.1:9/done\"}");
+  Browser browser;
+  auto end = w.run_oauth(browser, field(created, "url"));
+  REQUIRE(query_param(end.url, "status") == "completed");
+  return query_param(end.url, "auth_config").value_or("");
+}
 
 }  // namespace tollgate::test::connect_world

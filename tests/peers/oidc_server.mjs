@@ -127,6 +127,24 @@ function formDecode(text) {
   return decodeURIComponent(text.replace(/\+/g, ' '));
 }
 
+// Token requests by grant type, for tests that count refreshes at the server:
+// GET /__stats → {"grants": {"refresh_token": 1, ...}}. Optional: POST /__delay?ms=N
+// makes every later token request wait N ms before it is answered.
+const grantCounts = {};
+let tokenDelayMs = 0;
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/__stats' && ctx.method === 'GET') {
+    ctx.body = { grants: grantCounts };
+    return undefined;
+  }
+  if (ctx.path === '/__delay' && ctx.method === 'POST') {
+    tokenDelayMs = Math.max(0, Number.parseInt(ctx.query.ms ?? '0', 10) || 0);
+    ctx.body = { delay_ms: tokenDelayMs };
+    return undefined;
+  }
+  return next();
+});
+
 provider.use(async (ctx, next) => {
   if (ctx.method !== 'POST' || !clientAuthenticatedPaths.has(ctx.path) || !ctx.is('application/x-www-form-urlencoded')) {
     return next();
@@ -135,6 +153,11 @@ provider.use(async (ctx, next) => {
   const raw = await readRawBody(ctx.req);
   ctx.req.body = raw;
   const form = new URLSearchParams(raw);
+  if (ctx.path === '/token') {
+    const grant = form.get('grant_type') ?? '';
+    grantCounts[grant] = (grantCounts[grant] ?? 0) + 1;
+    if (tokenDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, tokenDelayMs));
+  }
   let used;
   let clientId;
   const basic = /^basic\s+(\S+)$/i.exec(ctx.get('authorization'));

@@ -1,5 +1,7 @@
 #pragma once
 // Who is calling: the operator (admin key) or a tenant (one of its API keys).
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -25,14 +27,25 @@ using AuthResult = std::variant<Principal, errors::Error>;
 // tenant key hashes. A missing, malformed, unknown or revoked key answers
 // unauthenticated (one message for all, so the answer does not tell which);
 // a store that cannot be reached answers store_unavailable.
+//
+// Valid tenant keys are cached by hash for `ttl`, so the relay's hot path makes
+// no store round trip, and a cached key keeps working while the store is down
+// (SPEC §5 "Store outage"). Revoking a key in this process drops it at once
+// (forget_key); other instances' revocations are seen when the entry expires.
 class Authenticator {
  public:
-  Authenticator(store::Store& store, crypto::Secret admin_key);
+  Authenticator(store::Store& store, crypto::Secret admin_key,
+                std::chrono::milliseconds ttl = std::chrono::seconds(30));
+  ~Authenticator();
   boost::asio::awaitable<AuthResult> authenticate(std::string_view authorization_header);
+  // The key was revoked: it is refused from now on.
+  void forget_key(std::string_view key_id);
 
  private:
+  struct Cache;
   store::Store& store_;
   std::string admin_key_hash_;
+  std::unique_ptr<Cache> cache_;
 };
 
 // The tenant a request acts for. A tenant key acts for its own tenant (a

@@ -16,6 +16,7 @@ struct ConnectServices {
   admin::Services& base;
   upstream::UpstreamClients& upstream;
   oauth::RefreshCoordinator& refresh;
+  oauth::ConnectionCache& connections;  // told of every auth config written here
 };
 
 // POST /v1/auth-configs (import), GET …/{id}/token, POST …/{id}/refresh,

@@ -13,6 +13,7 @@
 
 #include "tollgate/config/config.hpp"
 #include "tollgate/errors/error.hpp"
+#include "tollgate/oauth/connection_cache.hpp"
 #include "tollgate/store/records.hpp"
 
 namespace tollgate::store {
@@ -38,9 +39,11 @@ struct RefreshResult {
 
 class RefreshCoordinator {
  public:
-  // Keeps references: all three must outlive the coordinator, and the coordinator
-  // every refresh() it started.
-  RefreshCoordinator(store::Store& store, const crypto::Keyring& keyring, upstream::UpstreamClients& clients);
+  // Keeps references: all must outlive the coordinator, and the coordinator
+  // every refresh() it started. `cache`, when given, learns the version of every
+  // record a refresh ends with (so no older copy of a rotated token is served).
+  RefreshCoordinator(store::Store& store, const crypto::Keyring& keyring, upstream::UpstreamClients& clients,
+                     ConnectionCache* cache = nullptr);
   ~RefreshCoordinator();
   RefreshCoordinator(const RefreshCoordinator&) = delete;
   RefreshCoordinator& operator=(const RefreshCoordinator&) = delete;
@@ -55,10 +58,20 @@ class RefreshCoordinator {
   boost::asio::awaitable<RefreshResult> refresh(std::string tenant_id, std::string id, bool force,
                                                std::shared_ptr<const config::Config> cfg);
 
+  // The provider refused the access token of version `rejected_version` of the
+  // auth config (an upstream 401): refreshes unless the stored token is already
+  // another one — so a hundred calls refused with one token make one token
+  // request, and a call that comes after the refresh makes none.
+  boost::asio::awaitable<RefreshResult> refresh_rejected(std::string tenant_id, std::string id,
+                                                         std::uint64_t rejected_version,
+                                                         std::shared_ptr<const config::Config> cfg);
+
   // Token requests attempted so far, retries included (tests, metrics).
   std::uint64_t token_requests() const;
 
  private:
+  boost::asio::awaitable<RefreshResult> join(std::string tenant_id, std::string id, bool force,
+                                             std::uint64_t rejected, std::shared_ptr<const config::Config> cfg);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -15,6 +15,7 @@ struct RelayServices {
   admin::Services& base;
   upstream::UpstreamClients& upstream;
   oauth::RefreshCoordinator& refresh;
+  oauth::ConnectionCache& connections;  // auth configs with their credential, for the hot path
   metering::Meter& meter;      // one usage event per forwarded call
   metering::QuotaGate& quota;  // monthly quota and rate limit, asked before forwarding
 };
