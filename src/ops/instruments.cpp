@@ -60,8 +60,9 @@ double open_fds() {
 Families& families() {
   static Families* f = [] {
     auto& r = Registry::global();
-    const LabelSpec provider{"provider", kMaxProviders};
-    const LabelSpec tenant{"tenant", kMaxTenants};
+    // "none" (no tenant or provider) and "admin" (the operator) never fold into "other".
+    const LabelSpec provider{"provider", kMaxProviders, {"none"}};
+    const LabelSpec tenant{"tenant", kMaxTenants, {"none", "admin"}};
     auto* out = new Families{
         r.counter(metric::http_requests,
                   "Requests answered, by provider (none for tollgate's own API), status class and tenant.",

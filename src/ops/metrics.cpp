@@ -56,7 +56,10 @@ class LabelAdmission {
     for (std::size_t i = 0; i < values.size(); ++i) {
       auto& seen = admitted_[i];
       auto it = seen.find(values[i]);
-      if (it != seen.end()) {
+      const auto& reserved = specs_[i].reserved;
+      if (std::find(reserved.begin(), reserved.end(), values[i]) != reserved.end()) {
+        out.emplace_back(values[i]);
+      } else if (it != seen.end()) {
         out.emplace_back(*it);
       } else if (seen.size() < specs_[i].max_values) {
         out.emplace_back(*seen.emplace(values[i]).first);

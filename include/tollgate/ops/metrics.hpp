@@ -29,6 +29,8 @@ inline constexpr std::string_view kOtherLabelValue = "other";
 struct LabelSpec {
   std::string name;
   std::size_t max_values = 64;  // distinct values kept; the rest fold into "other"
+  // Values always kept and not counted against max_values (e.g. "none").
+  std::vector<std::string> reserved = {};
 };
 
 namespace detail {

@@ -58,6 +58,19 @@ TEST_CASE("label values past a label's cap fold into other") {
   CHECK(sample_with(f, "tenant", "c") == nullptr);
 }
 
+TEST_CASE("reserved label values are kept past the cap and do not take a place") {
+  Registry r;
+  auto& fam = r.counter("t_total", "x", {{"tenant", 1, {"none"}}});
+  fam.with({"a"}).inc();
+  fam.with({"none"}).inc();
+  fam.with({"b"}).inc();
+  auto snap = r.snapshot();
+  const auto& f = *find(snap, "t_total");
+  CHECK(sample_with(f, "tenant", "a")->value == 1);
+  CHECK(sample_with(f, "tenant", "none")->value == 1);
+  CHECK(sample_with(f, "tenant", "other")->value == 1);
+}
+
 TEST_CASE("a histogram renders cumulative buckets ending in +Inf with sum and count") {
   Registry r;
   auto& fam = r.histogram("t_seconds", "Latency.", {{"provider", 4}}, {0.1, 1});
