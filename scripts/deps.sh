@@ -11,6 +11,12 @@ PACKAGES=(
   redis-server redis-sentinel sqlite3 curl ca-certificates openssl
 )
 
+# Only for the tests: the browser the dashboard test drives (playwright-core
+# cannot download one here; Debian's is used).
+if [[ "${1:-}" == "--test" ]]; then
+  PACKAGES+=(chromium)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

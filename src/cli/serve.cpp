@@ -10,6 +10,7 @@
 #include "serve.hpp"
 #include "tollgate/admin/api.hpp"
 #include "tollgate/admin/health.hpp"
+#include "tollgate/admin/ops.hpp"
 #include "tollgate/auth/admin_key.hpp"
 #include "tollgate/auth/principal.hpp"
 #include "tollgate/connect/connect.hpp"
@@ -22,7 +23,10 @@
 #include "tollgate/http/server.hpp"
 #include "tollgate/metering/meter.hpp"
 #include "tollgate/metering/quota.hpp"
+#include "tollgate/ops/instruments.hpp"
 #include "tollgate/ops/log.hpp"
+#include "tollgate/ops/metrics.hpp"
+#include "tollgate/store/instrumented.hpp"
 #include "tollgate/store/redis.hpp"
 #include "tollgate/store/sqlite.hpp"
 
@@ -102,8 +106,10 @@ std::optional<std::string> env(const char* name) {
 // A thread of its own for periodic jobs, stopped before the store goes away.
 class Housekeeping {
  public:
-  explicit Housekeeping(store::Store& store) : store_(store) {
+  Housekeeping(store::Store& store, admin::StoreStatusGauges& gauges, std::chrono::seconds gauge_interval)
+      : store_(store) {
     boost::asio::co_spawn(ctx_, run(), boost::asio::detached);
+    boost::asio::co_spawn(ctx_, refresh_gauges(gauges, gauge_interval), boost::asio::detached);
     thread_ = std::thread([this] { ctx_.run(); });
   }
   ~Housekeeping() {
@@ -119,6 +125,16 @@ class Housekeeping {
       co_await timer.async_wait(boost::asio::use_awaitable);
       auto changed = co_await connect::sweep_expired_sessions(store_);
       if (changed) ops::log_info("expired setup sessions", {{"count", changed}});
+    }
+  }
+  // Setup sessions and auth configs by status for /metrics: a count over the
+  // store, so every few seconds here rather than on each scrape.
+  boost::asio::awaitable<void> refresh_gauges(admin::StoreStatusGauges& gauges, std::chrono::seconds interval) {
+    boost::asio::steady_timer timer(ctx_);
+    for (;;) {
+      co_await gauges.refresh(store_);
+      timer.expires_after(interval);
+      co_await timer.async_wait(boost::asio::use_awaitable);
     }
   }
   store::Store& store_;
@@ -191,7 +207,8 @@ int serve(const std::filesystem::path& config_file) {
     keyring = open_keyring(cfg.secrets);
     admin_key = auth::load_or_create_admin_key(cfg.admin.key_file, env("TOLLGATE_ADMIN_KEY"));
     if (admin_key.created) ops::log_info("created the admin key file", {{"admin_key_file", admin_key.source}});
-    store = open_store(cfg.store);
+    // Every store call is timed for /metrics (tollgate_store_*).
+    store = store::instrument(open_store(cfg.store));
   } catch (const std::exception& e) {
     std::cerr << "tollgate: " << e.what() << '\n';
     return 1;
@@ -202,6 +219,9 @@ int serve(const std::filesystem::path& config_file) {
   auto live = std::make_shared<config::LiveConfig>(result.config);
   auto router = std::make_shared<http::Router>();
   admin::add_health_routes(*router, *store);
+  ops::declare_tollgate_metrics();
+  admin::add_metrics_route(*router);
+  admin::add_dashboard_routes(*router, admin::DashboardOptions{authenticator, admin_key.key});
   admin::add_tenant_routes(*router, services);
   admin::add_provider_routes(*router, services);
   admin::add_auth_config_routes(*router, services);
@@ -215,7 +235,10 @@ int serve(const std::filesystem::path& config_file) {
   connect::add_connect_routes(*router, connect_services);
   // Housekeeping off the workers: the setup-session sweep (reads also expire
   // overdue sessions; the sweep makes lists agree).
-  Housekeeping housekeeping(*store);
+  admin::StoreStatusGauges status_gauges(ops::Registry::global());
+  // SQLite counts with one indexed query; Redis walks every tenant's lists, so less often.
+  Housekeeping housekeeping(*store, status_gauges,
+                            cfg.store.kind == config::StoreKind::sqlite ? std::chrono::seconds(5) : std::chrono::seconds(30));
 
   // Metering (SPEC §6): the journal replays what an earlier run left; the
   // quota gate reads the store's counts after each flush. The relay records
@@ -240,6 +263,8 @@ int serve(const std::filesystem::path& config_file) {
   relay::add_relay_routes(*router, relay_services);
 
   http::Server server(live, router);
+  auto connections_gauge = ops::Registry::global().register_gauge_callback(
+      ops::metric::http_connections, [&server](ops::GaugeSink& sink) { sink.set({}, static_cast<double>(server.connections())); });
   std::uint16_t port = 0;
   try {
     port = server.start();

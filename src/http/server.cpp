@@ -26,6 +26,7 @@
 #include "tollgate/crypto/random.hpp"
 #include "tollgate/http/exchange.hpp"
 #include "tollgate/http/head_check.hpp"
+#include "tollgate/ops/instruments.hpp"
 #include "tollgate/ops/log.hpp"
 
 namespace tollgate::http {
@@ -226,6 +227,7 @@ asio::awaitable<void> Server::Impl::early_error(Connection& conn, Code code, std
                             {"error", errors::name(code)},
                             {"latency_ms", latency},
                             {"bytes_out", n}});
+  ops::record_request({{}, {}, static_cast<unsigned>(errors::status(code)), errors::name(code), latency / 1000, 0, n});
 }
 
 asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
@@ -379,6 +381,8 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
                               {"latency_ms", latency},
                               {"bytes_in", head_end + ex.body_bytes_in()},
                               {"bytes_out", ex.bytes_out()}});
+    ops::record_request(
+        {ex.tenant(), ex.provider(), ex.status(), error, latency / 1000, head_end + ex.body_bytes_in(), ex.bytes_out()});
     if (!ex.keep_alive() || !ex.body_done()) {
       linger = ex.status() != 0;
       break;

@@ -629,6 +629,33 @@ class SqliteStore final : public Store {
     return page;
   }
 
+  // ---- counts by status (the metrics gauges) ------------------------------------
+ public:
+  Task<StatusCounts> count_setup_sessions_by_status() override {
+    return thread_.run<StatusCounts>("count_setup_sessions_by_status", [this]() -> Result<StatusCounts> {
+      return count_by_status("count_setup_sessions_by_status",
+                             "SELECT status, COUNT(*) FROM setup_sessions GROUP BY status");
+    });
+  }
+  Task<StatusCounts> count_auth_configs_by_status() override {
+    return thread_.run<StatusCounts>("count_auth_configs_by_status", [this]() -> Result<StatusCounts> {
+      return count_by_status("count_auth_configs_by_status", "SELECT status, COUNT(*) FROM auth_configs GROUP BY status");
+    });
+  }
+
+ private:
+  Result<StatusCounts> count_by_status(std::string_view operation, std::string_view sql) {
+    StatusCounts out;
+    auto q = db_.query(sql);
+    for (;;) {
+      const int rc = q.step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return db_.failure(operation, rc);
+      out[std::string(q.text(0))] = static_cast<std::uint64_t>(q.integer(1));
+    }
+    return out;
+  }
+
   LockFile lock_;
   LocalBuckets buckets_;
   Db db_;

@@ -5,6 +5,8 @@
 // calling coroutine on its own executor. Each issue adds its records'
 // operations here, to both backends and to the contract suite in
 // tests/unit/store/ that runs unchanged against every backend.
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,6 +53,9 @@ class Result {
 };
 
 struct Unit {};  // the value of an operation that returns nothing
+
+// status → number of records with that status (statuses with none are absent).
+using StatusCounts = std::map<std::string, std::uint64_t>;
 
 template <typename T>
 using Task = boost::asio::awaitable<Result<T>>;
@@ -119,6 +124,12 @@ class Store {
   // and gains `rate_per_second`. SQLite keeps it in memory (one process).
   virtual Task<RateGrant> take_rate_tokens(std::string tenant_id, double rate_per_second, std::uint64_t capacity,
                                            std::uint64_t want) = 0;
+
+  // Counts by status over every tenant (for the metrics gauges, refreshed every
+  // few seconds, not per request). The default walks every tenant's lists page
+  // by page; a backend with an index on status answers from it.
+  virtual Task<StatusCounts> count_setup_sessions_by_status();
+  virtual Task<StatusCounts> count_auth_configs_by_status();
 };
 
 }  // namespace tollgate::store

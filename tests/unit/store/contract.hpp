@@ -1628,7 +1628,40 @@ TEST_CASE_TEMPLATE_DEFINE("a tenant's token bucket starts full, grants up to its
   CHECK(g->granted == 3);
 }
 
+TEST_CASE_TEMPLATE_DEFINE("counts by status cover every tenant's setup sessions and auth configs", Backend,
+                          store_counts_by_status) {
+  using namespace tollgate::store;
+  contract::Fixture<Backend> f;
+  CHECK(f.run(f.store->count_setup_sessions_by_status()).value().empty());
+  CHECK(f.run(f.store->count_auth_configs_by_status()).value().empty());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_a", 1))).ok());
+  REQUIRE(f.run(f.store->create_tenant(contract::bare_tenant("tnt_b", 2))).ok());
+  const char* session_statuses[] = {"pending", "pending", "completed", "failed", "pending"};
+  for (int i = 0; i < 5; ++i) {
+    auto s = contract::bare_session("pss_c" + std::to_string(i), i % 2 ? "tnt_a" : "tnt_b", 10 + i);
+    s.state_hash = "state-c" + std::to_string(i);
+    s.status = session_statuses[i];
+    REQUIRE(f.run(f.store->create_setup_session(s)).ok());
+  }
+  // 503 auth configs of one tenant: more than one page of any backend that walks lists.
+  for (int i = 0; i < 503; ++i) {
+    auto a = contract::bare_auth("pac_c" + std::to_string(i), i < 500 ? "tnt_a" : "tnt_b", 100 + i);
+    a.status = i % 100 == 0 ? "needs_reauth" : "active";
+    REQUIRE(f.run(f.store->create_auth_config(a)).ok());
+  }
+  // An update moves a record from one status to another.
+  auto moved = f.run(f.store->get_auth_config("pac_c1")).value();
+  moved.status = "revoked";
+  REQUIRE(f.run(f.store->update_auth_config(moved)).ok());
+
+  CHECK(f.run(f.store->count_setup_sessions_by_status()).value() ==
+        StatusCounts{{"pending", 3}, {"completed", 1}, {"failed", 1}});
+  CHECK(f.run(f.store->count_auth_configs_by_status()).value() ==
+        StatusCounts{{"active", 496}, {"needs_reauth", 6}, {"revoked", 1}});
+}
+
 #define TOLLGATE_STORE_CONTRACT(Backend)                                       \
+  TEST_CASE_TEMPLATE_INVOKE(store_counts_by_status, Backend);                  \
   TEST_CASE_TEMPLATE_INVOKE(store_setting_round_trip, Backend);                \
   TEST_CASE_TEMPLATE_INVOKE(store_setting_cas, Backend);                       \
   TEST_CASE_TEMPLATE_INVOKE(store_tenant_round_trip, Backend);                 \
