@@ -18,6 +18,7 @@
 #include "tollgate/http/field_syntax.hpp"
 #include "tollgate/http/field_syntax.hpp"
 #include "tollgate/http/head_check.hpp"
+#include "tollgate/ops/instruments.hpp"
 #include "tollgate/relay/message.hpp"
 
 namespace tollgate::relay {
@@ -99,7 +100,11 @@ class Relay {
   }
 
   // After the exchange: the response bytes join the recorded event.
-  void finish() { add_response_bytes(result_.response_bytes); }
+  ForwardResult finish() {
+    add_response_bytes(result_.response_bytes);
+    result_.counted = recorded_;
+    return result_;
+  }
 
   awaitable<ForwardResult> run() {
     ex_.stream().expires_at(deadline_);
@@ -336,6 +341,8 @@ class Relay {
     }
     result_.forwarded = true;
     result_.upstream_latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at);
+    ops::record_upstream_latency(metered_.call.provider,
+                                 std::chrono::duration<double>(result_.upstream_latency).count());
     auto& response = parser->get();
     result_.status = response.result_int();
 
@@ -505,9 +512,8 @@ class Relay {
 awaitable<ForwardResult> forward(http::Exchange& ex, upstream::Pool& pool, OutgoingRequest request,
                                  Clock::time_point deadline, Metered& metered, RefreshHook& hook) {
   Relay relay(ex, pool, request, deadline, metered, hook);
-  auto result = co_await relay.run();
-  relay.finish();
-  co_return result;
+  co_await relay.run();
+  co_return relay.finish();
 }
 
 }  // namespace tollgate::relay
