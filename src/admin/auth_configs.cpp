@@ -38,7 +38,10 @@ json::object auth_config_json(const store::AuthConfig& a) {
           {"updated_at", format_time(a.updated_at)},
           {"expires_at", time_or_null(a.expires_at)},
           {"last_refreshed_at", time_or_null(a.last_refreshed_at)},
-          {"last_used_at", time_or_null(a.last_used_at)}};
+          {"last_used_at", time_or_null(a.last_used_at)},
+          // The last failed refresh (null once one succeeds): refreshes wait out a cooldown after it.
+          {"last_refresh_error", a.last_refresh_error.empty() ? json::value(nullptr) : json::value(a.last_refresh_error)},
+          {"last_refresh_failed_at", time_or_null(a.last_refresh_failed_at)}};
 }
 
 namespace {

@@ -18,6 +18,7 @@ struct Authenticator::Cache {
   struct Entry {
     Principal who;
     Clock::time_point stored;
+    bool expired = false;  // expire_all(): read the store again, but usable while it is down
   };
   struct Shard {
     std::mutex mutex;
@@ -35,7 +36,7 @@ struct Authenticator::Cache {
     std::lock_guard lock(shard.mutex);
     auto it = shard.by_hash.find(hash);
     if (it == shard.by_hash.end()) return std::nullopt;
-    if (!stale_ok && Clock::now() - it->second.stored > ttl) return std::nullopt;
+    if (!stale_ok && (it->second.expired || Clock::now() - it->second.stored > ttl)) return std::nullopt;
     return it->second.who;
   }
   void put(const std::string& hash, const Principal& who) {
@@ -48,6 +49,12 @@ struct Authenticator::Cache {
     auto& shard = shard_of(hash);
     std::lock_guard lock(shard.mutex);
     shard.by_hash.erase(hash);
+  }
+  void expire_all() {
+    for (auto& shard : shards) {
+      std::lock_guard lock(shard.mutex);
+      for (auto& [hash, e] : shard.by_hash) e.expired = true;
+    }
   }
   void forget_key(std::string_view key_id) {
     for (auto& shard : shards) {
@@ -65,6 +72,8 @@ Authenticator::Authenticator(store::Store& store, crypto::Secret admin_key, std:
 Authenticator::~Authenticator() = default;
 
 void Authenticator::forget_key(std::string_view key_id) { cache_->forget_key(key_id); }
+
+void Authenticator::expire_all() { cache_->expire_all(); }
 
 boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view header) {
   static constexpr std::string_view kBearer = "Bearer ";

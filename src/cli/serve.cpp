@@ -38,6 +38,7 @@
 
 #include <array>
 #include <cctype>
+#include <mutex>
 #include <thread>
 
 namespace tollgate::cli {
@@ -142,6 +143,60 @@ class Housekeeping {
   std::thread thread_;
 };
 
+// Routes the store's change feed (writes made by any instance) to this
+// process's caches. The store's thread calls it; it is cut off, under its
+// lock, before the caches are destroyed.
+class ChangeRouter {
+ public:
+  ChangeRouter(oauth::ConnectionCache& connections, auth::Authenticator& keys)
+      : state_(std::make_shared<State>(&connections, &keys)) {}
+  ~ChangeRouter() {
+    std::lock_guard lock(state_->mutex);
+    state_->connections = nullptr;
+    state_->keys = nullptr;
+  }
+  ChangeRouter(const ChangeRouter&) = delete;
+  ChangeRouter& operator=(const ChangeRouter&) = delete;
+
+  store::ChangeHandler handler() const {
+    return [state = state_](const store::Change& change) {
+      std::lock_guard lock(state->mutex);
+      if (!state->connections) return;
+      switch (change.kind) {
+        case store::Change::Kind::auth_config:
+          state->connections->invalidate(change.id, change.version);
+          if (change.lookups) state->connections->forget_users();
+          break;
+        case store::Change::Kind::api_key: state->keys->forget_key(change.id); break;
+        case store::Change::Kind::resync:
+          state->connections->expire_all();
+          state->keys->expire_all();
+          break;
+      }
+    };
+  }
+
+ private:
+  struct State {
+    State(oauth::ConnectionCache* c, auth::Authenticator* k) : connections(c), keys(k) {}
+    std::mutex mutex;
+    oauth::ConnectionCache* connections;
+    auth::Authenticator* keys;
+  };
+  std::shared_ptr<State> state_;
+};
+
+// TOLLGATE_TEST_REFRESH_PAUSE=<point> (tests only): refreshes stop at that
+// point for two minutes, so a test can kill the process there.
+oauth::RefreshOptions refresh_options() {
+  oauth::RefreshOptions options;
+  if (const char* point = std::getenv("TOLLGATE_TEST_REFRESH_PAUSE"); point && *point) {
+    options.pause_at = point;
+    options.pause_for = std::chrono::minutes(2);
+  }
+  return options;
+}
+
 // Names this process's journal shard files: host and pid, so two processes
 // (or a restart) never write to the same file.
 std::string instance_id() {
@@ -230,7 +285,12 @@ int serve(const std::filesystem::path& config_file) {
   // Auth configs with their credentials, in memory for the relay's hot path;
   // every writer in this process (refreshes, revocations, reconnects) updates it.
   oauth::ConnectionCache connection_cache;
-  oauth::RefreshCoordinator refresh_coordinator(*store, keyring, upstream_clients, &connection_cache);
+  oauth::RefreshCoordinator refresh_coordinator(*store, keyring, upstream_clients, &connection_cache,
+                                                refresh_options());
+  // Other instances' writes reach these caches within a second (Redis); with
+  // SQLite this process is the only writer and the feed stays silent.
+  ChangeRouter change_router(connection_cache, authenticator);
+  store->watch_changes(change_router.handler());
   connect::ConnectServices connect_services{services, upstream_clients, refresh_coordinator, connection_cache};
   connect::add_connect_routes(*router, connect_services);
   // Housekeeping off the workers: the setup-session sweep (reads also expire

@@ -214,6 +214,11 @@ awaitable<store::Result<store::SetupSession>> complete(ConnectServices& cs, stor
     ac.refresh_token_sealed.clear();
     ac.api_key_sealed.clear();
     ac.expires_at.reset();
+    // New tokens: no refresh of the old ones is in flight or failing any more.
+    ac.refresh_owner.clear();
+    ac.refresh_started_at.reset();
+    ac.last_refresh_error.clear();
+    ac.last_refresh_failed_at.reset();
     if (creds.tokens) {
       const auto& t = *creds.tokens;
       ac.scopes_granted = t.scopes.empty() ? s.scopes : t.scopes;

@@ -35,7 +35,7 @@ std::shared_ptr<const CachedConnection> ConnectionCache::get(std::string_view id
   std::lock_guard lock(shard.mutex);
   auto it = shard.entries.find(std::string(id));
   if (it == shard.entries.end() || !it->second.value) return nullptr;
-  if (!stale_ok && Clock::now() - it->second.stored > ttl_) return nullptr;
+  if (!stale_ok && (it->second.expired || Clock::now() - it->second.stored > ttl_)) return nullptr;
   return it->second.value;
 }
 
@@ -51,11 +51,12 @@ void ConnectionCache::put(std::shared_ptr<const CachedConnection> entry) {
     if (e.value && entry->record.version < e.value->record.version) return;
     e.value = std::move(entry);
     e.stored = Clock::now();
+    e.expired = false;
     return;
   }
   make_room(shard);
   std::string key = id;
-  shard.entries.emplace(std::move(key), Entry{std::move(entry), 0, Clock::now()});
+  shard.entries.emplace(std::move(key), Entry{std::move(entry), 0, Clock::now(), false});
 }
 
 void ConnectionCache::invalidate(std::string_view id, std::uint64_t version) {
@@ -98,6 +99,14 @@ void ConnectionCache::put_user(std::string_view tenant, std::string_view provide
 }
 
 void ConnectionCache::forget_users() { user_generation_.fetch_add(1); }
+
+void ConnectionCache::expire_all() {
+  forget_users();
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (auto& [id, e] : shard.entries) e.expired = true;
+  }
+}
 
 std::size_t ConnectionCache::size() const {
   std::size_t n = 0;

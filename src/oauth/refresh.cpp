@@ -32,9 +32,11 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "tollgate/crypto/keyring.hpp"
+#include "tollgate/crypto/random.hpp"
 #include "tollgate/oauth/apps.hpp"
 #include "tollgate/oauth/grants.hpp"
 #include "tollgate/ops/instruments.hpp"
+#include "tollgate/ops/log.hpp"
 #include "tollgate/store/store.hpp"
 #include "tollgate/upstream/clients.hpp"
 
@@ -56,6 +58,14 @@ constexpr milliseconds kMaxRetryAfter{5000};
 // ms), compare-and-set conflicts at once on a fresh read.
 constexpr int kStoreAttempts = 6;
 constexpr milliseconds kFirstStoreBackoff{50};
+// Waiting for another instance's refresh lock: polls with backoff up to this.
+constexpr milliseconds kFirstLockPoll{10};
+constexpr milliseconds kMaxLockPoll{200};
+
+const std::string kInterrupted =
+    "a refresh was interrupted: the process making it stopped after sending the token request and before "
+    "storing the answer, so the provider may have rotated the refresh token; it is not sent again "
+    "(connect the account again)";
 
 const std::string kActive = "active";
 const std::string kNeedsReauth = "needs_reauth";
@@ -214,9 +224,16 @@ struct RefreshCoordinator::Impl {
   std::map<FlightKey, std::shared_ptr<Flight>> flights;  // the running ones
 
   ConnectionCache* cache = nullptr;  // told of every record a flight ends with
+  RefreshOptions options;
 
-  Impl(store::Store& s, const crypto::Keyring& k, upstream::UpstreamClients& c, ConnectionCache* cc)
-      : store(s), keyring(k), clients(c), cache(cc) {}
+  Impl(store::Store& s, const crypto::Keyring& k, upstream::UpstreamClients& c, ConnectionCache* cc,
+       RefreshOptions o)
+      : store(s), keyring(k), clients(c), cache(cc), options(std::move(o)) {}
+
+  bool forced(Flight& flight) {
+    std::lock_guard lock(mutex);
+    return flight.forced;
+  }
 
   // ---- single flight ----
 
@@ -323,32 +340,243 @@ struct RefreshCoordinator::Impl {
                         std::move(ac));
     }
 
-    if (!needs_refresh(ac, cfg)) {
+    // A marker means another refresh is in flight (or died in flight): the lock decides.
+    if (!needs_refresh(ac, cfg) && ac.refresh_owner.empty()) {
       RefreshResult as_found = found(ac, false);
       if (finish_unless_forced(flight, as_found)) co_return as_found;
     }
+    if (!forced(flight) && cooling_down(ac)) co_return cooling(ac);
+    co_return co_await under_lock(flight, std::move(ac), provider, cfg);
+  }
 
-    auto input = co_await grant_input(ac, provider, cfg);
-    if (auto* stop = std::get_if<RefreshResult>(&input)) co_return std::move(*stop);
-    const auto& grant = std::get<GrantInput>(input);
+  // ---- across instances ----
 
-    upstream::Client* client = nullptr;
-    std::string no_client;
-    const auto executor = co_await asio::this_coro::executor;
+  bool cooling_down(const store::AuthConfig& ac) const {
+    return !ac.last_refresh_error.empty() && ac.last_refresh_failed_at &&
+           now_ms() - *ac.last_refresh_failed_at < options.cooldown.count();
+  }
+
+  RefreshResult cooling(const store::AuthConfig& ac) const {
+    const auto left = (options.cooldown.count() - (now_ms() - *ac.last_refresh_failed_at) + 999) / 1000;
+    return refresh_failed(ac, "the last refresh failed (" + ac.last_refresh_error + "); the next is tried in " +
+                                  std::to_string(left) + " s");
+  }
+
+  // Takes the store's refresh lock (DESIGN "Distributed refresh"), keeps it
+  // renewed while `locked` runs, and releases it (compare-and-delete) after.
+  awaitable<RefreshResult> under_lock(Flight& flight, store::AuthConfig before, const config::Provider& provider,
+                                      const config::Config& cfg) {
+    const std::string owner = crypto::random_id("rlk");
+    if (auto refused = co_await take_lock(before, owner)) co_return std::move(*refused);
+
+    auto renewal = std::make_shared<Renewal>(co_await asio::this_coro::executor);
+    asio::co_spawn(renewal->timer.get_executor(), renew(renewal, before.tenant_id, before.id, owner), asio::detached);
+    RefreshResult result;
+    std::exception_ptr error;
     try {
-      client = &clients.get(executor, upstream_options(cfg));
-    } catch (const std::exception& e) {
-      // relay.ca_file could not be loaded; the message names the file, nothing secret.
-      no_client = std::string("the upstream client could not be made: ") + e.what();
+      result = co_await locked(flight, before, owner, provider, cfg);
+    } catch (...) {
+      error = std::current_exception();  // (no co_await in a catch block: g++ 12)
     }
-    if (!client) co_return refresh_failed(ac, no_client);
+    renewal->done = true;
+    renewal->timer.cancel();
+    (void)co_await store.release_refresh_lock(before.tenant_id, before.id, owner);  // else it expires by itself
+    if (error) std::rethrow_exception(error);
+    co_return result;
+  }
 
-    GrantResult outcome = co_await request_tokens(*client, provider, ac, grant);
-    record_grant(provider.key, outcome);
-    if (auto* tokens = std::get_if<TokenSet>(&outcome)) co_return co_await store_tokens(std::move(ac), *tokens);
-    const auto& error = std::get<GrantError>(outcome);
-    if (grant.refresh_grant && error.code == "invalid_grant") co_return co_await refresh_token_refused(std::move(ac));
-    co_return refresh_failed(ac, grant_failure_text(error));
+  // Answers nothing once `owner` holds the lock; a result when it cannot be had.
+  // Another instance holding it is waited for (polling with backoff): its
+  // refresh ends, and the re-read under the lock finds its tokens.
+  awaitable<std::optional<RefreshResult>> take_lock(const store::AuthConfig& ac, const std::string& owner) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto deadline = std::chrono::steady_clock::now() + options.lock_wait;
+    milliseconds poll = kFirstLockPoll;
+    int store_failures = 0;
+    for (;;) {
+      auto got = co_await store.acquire_refresh_lock(ac.tenant_id, ac.id, owner, options.lock_ttl);
+      if (got && got.value()) co_return std::nullopt;
+      if (!got && ++store_failures >= kStoreAttempts) co_return store_down(ac);
+      if (std::chrono::steady_clock::now() >= deadline) {
+        co_return refresh_failed(ac, "another instance's refresh of it did not end within " +
+                                         std::to_string(options.lock_wait.count() / 1000) + " s");
+      }
+      timer.expires_after(poll);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      poll = std::min(poll * 2, kMaxLockPoll);
+    }
+  }
+
+  struct Renewal {
+    explicit Renewal(asio::any_io_executor executor) : timer(std::move(executor)) {}
+    asio::steady_timer timer;
+    bool done = false;  // on the flight's executor only, like the timer
+  };
+
+  // Extends the lock every third of its TTL until the flight is done; a token
+  // request slower than the TTL keeps it. Lost (expired during a store outage,
+  // maybe taken by another instance): the write's compare-and-set still decides.
+  awaitable<void> renew(std::shared_ptr<Renewal> renewal, std::string tenant_id, std::string id, std::string owner) {
+    for (;;) {
+      renewal->timer.expires_after(options.lock_ttl / 3);
+      co_await renewal->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (renewal->done) co_return;
+      auto kept = co_await store.renew_refresh_lock(tenant_id, id, owner, options.lock_ttl);
+      if (renewal->done) co_return;
+      if (kept && !kept.value()) {
+        ops::log_warn("the refresh lock of an auth config was lost while its token request ran", {{"auth_config", id}});
+        co_return;
+      }
+    }
+  }
+
+  // Tests only: stops the flight at `point` so that the process can be killed there.
+  awaitable<void> pause(std::string_view point, const std::string& id) {
+    if (options.pause_at != point || options.pause_for.count() <= 0) co_return;
+    ops::log_warn("refresh paused for a test (TOLLGATE_TEST_REFRESH_PAUSE)",
+                  {{"auth_config", id}, {"at", std::string(point)}});
+    asio::steady_timer timer(co_await asio::this_coro::executor, options.pause_for);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+
+  // Holding the lock: re-reads, skips the refresh if another instance made it
+  // meanwhile, leaves the in-flight marker, asks the provider, stores the answer.
+  awaitable<RefreshResult> locked(Flight& flight, const store::AuthConfig& before, const std::string& owner,
+                                  const config::Provider& provider, const config::Config& cfg) {
+    for (int attempt = 0;; ++attempt) {
+      auto read = co_await store.get_auth_config(before.id);
+      if (!read) co_return read.is(store::Errc::not_found) ? not_found(before.id) : store_down(before);
+      store::AuthConfig ac = std::move(read).value();
+      if (ac.tenant_id != before.tenant_id) co_return not_found(before.id);
+      if (stopped(ac.status)) co_return reauth(std::move(ac));
+      // A marker that is not ours, found under the lock: its owner died (or lost
+      // the lock) between sending its request and storing the answer.
+      if (!ac.refresh_owner.empty()) co_return co_await interrupted(std::move(ac));
+      if (tokens_changed(before, ac)) co_return found(std::move(ac), false);  // refreshed elsewhere meanwhile
+      if (!forced(flight) && cooling_down(ac)) co_return cooling(ac);
+      co_await pause("after_lock", ac.id);
+
+      auto input = co_await grant_input(ac, provider, cfg);
+      if (auto* stop = std::get_if<RefreshResult>(&input)) co_return std::move(*stop);
+      const auto& grant = std::get<GrantInput>(input);
+
+      upstream::Client* client = nullptr;
+      std::string no_client;
+      const auto executor = co_await asio::this_coro::executor;
+      try {
+        client = &clients.get(executor, upstream_options(cfg));
+      } catch (const std::exception& e) {
+        // relay.ca_file could not be loaded; the message names the file, nothing secret.
+        no_client = std::string("the upstream client could not be made: ") + e.what();
+      }
+      if (!client) co_return refresh_failed(ac, no_client);
+
+      // The marker goes in before the request, with compare-and-set: a writer
+      // that came in between (a disconnect) makes this read again.
+      store::AuthConfig marked = ac;
+      marked.refresh_owner = owner;
+      marked.refresh_started_at = now_ms();
+      auto written = co_await store.update_auth_config(marked);
+      if (!written) {
+        if (written.is(store::Errc::not_found)) co_return not_found(ac.id);
+        if (written.is(store::Errc::conflict) && attempt + 1 < kStoreAttempts) continue;
+        co_return store_down(ac);
+      }
+      ac = std::move(written).value();
+      co_await pause("before_request", ac.id);
+
+      GrantResult outcome = co_await request_tokens(*client, provider, ac, grant);
+      record_grant(provider.key, outcome);
+      co_await pause("after_answer", ac.id);
+      if (auto* tokens = std::get_if<TokenSet>(&outcome)) {
+        auto stored = co_await store_tokens(std::move(ac), *tokens);
+        co_await pause("after_write", before.id);
+        co_return stored;
+      }
+      const auto& error = std::get<GrantError>(outcome);
+      if (grant.refresh_grant && error.code == "invalid_grant") co_return co_await refresh_token_refused(std::move(ac));
+      co_return co_await record_failure(std::move(ac), owner, grant_failure_text(error));
+    }
+  }
+
+  // Writes `change` onto the stored auth config with compare-and-set, reading
+  // again after a conflict; the record as written, or nullopt (with `gone`
+  // set when it no longer exists or is another tenant's).
+  template <typename Change>
+  awaitable<std::optional<store::AuthConfig>> rewrite(store::AuthConfig ac, Change change, bool& gone) {
+    int store_failures = 0;
+    for (int attempt = 0; attempt < kStoreAttempts; ++attempt) {
+      if (attempt > 0) {
+        auto fresh = co_await store.get_auth_config(ac.id);
+        if (fresh.is(store::Errc::not_found) || (fresh && fresh->tenant_id != ac.tenant_id)) {
+          gone = true;
+          co_return std::nullopt;
+        }
+        if (!fresh) {
+          ++store_failures;
+          co_await store_backoff(store_failures);
+          continue;
+        }
+        ac = std::move(fresh).value();
+      }
+      store::AuthConfig next = ac;
+      if (!change(next)) co_return ac;  // nothing to write any more
+      auto written = co_await store.update_auth_config(next);
+      if (written) co_return std::move(written).value();
+      if (written.is(store::Errc::not_found)) {
+        gone = true;
+        co_return std::nullopt;
+      }
+      if (!written.is(store::Errc::conflict)) {
+        ++store_failures;
+        co_await store_backoff(store_failures);
+      }
+    }
+    co_return std::nullopt;
+  }
+
+  // The refresh failed without an answer that settles it (unreachable, 5xx,
+  // 429, an answer lost): the auth config stays active (SPEC §5), our marker
+  // goes, and the failure is recorded so the cooldown holds on every instance.
+  awaitable<RefreshResult> record_failure(store::AuthConfig ac, const std::string& owner, const std::string& why) {
+    bool gone = false;
+    const auto at = now_ms();
+    auto written = co_await rewrite(ac, [&](store::AuthConfig& next) {
+      if (next.refresh_owner == owner) {
+        next.refresh_owner.clear();
+        next.refresh_started_at.reset();
+      }
+      next.last_refresh_error = why;
+      next.last_refresh_failed_at = at;
+      return true;
+    }, gone);
+    if (gone) co_return not_found(ac.id);
+    co_return refresh_failed(written ? *written : ac, why);
+  }
+
+  // Another refresh's marker, found under the lock: whether that process got
+  // an answer (and the provider rotated the refresh token) cannot be known, and
+  // sending the stored refresh token again would reuse a rotated one (which
+  // makes providers revoke the whole grant). So the connection needs re-auth.
+  awaitable<RefreshResult> interrupted(store::AuthConfig ac) {
+    bool gone = false;
+    const auto at = now_ms();
+    const std::string marker = ac.refresh_owner;
+    ops::log_warn("an interrupted refresh was found: the auth config needs re-auth", {{"auth_config", ac.id}});
+    auto written = co_await rewrite(ac, [&](store::AuthConfig& next) {
+      if (next.refresh_owner != marker) return false;  // settled meanwhile (its owner was alive after all)
+      next.status = kNeedsReauth;
+      next.refresh_owner.clear();
+      next.refresh_started_at.reset();
+      next.last_refresh_error = kInterrupted;
+      next.last_refresh_failed_at = at;
+      next.updated_at = at;
+      return true;
+    }, gone);
+    if (gone) co_return not_found(ac.id);
+    if (!written) co_return store_down(ac);
+    if (written->status == kActive && written->refresh_owner.empty()) co_return found(std::move(*written), false);
+    co_return failure(Code::reauth_required, "auth config " + ac.id + ": " + kInterrupted, std::move(*written));
   }
 
   // The app and secret the token request is made with, or why there is none.
@@ -467,6 +695,11 @@ struct RefreshCoordinator::Impl {
       next.last_refreshed_at = now;
       next.updated_at = now;
       next.status = kActive;
+      // The same write ends the refresh: no marker, no failure on record.
+      next.refresh_owner.clear();
+      next.refresh_started_at.reset();
+      next.last_refresh_error.clear();
+      next.last_refresh_failed_at.reset();
 
       auto written = co_await store.update_auth_config(std::move(next));
       if (written) co_return found(std::move(written).value(), true);
@@ -501,6 +734,10 @@ struct RefreshCoordinator::Impl {
 
       ac.status = kNeedsReauth;
       ac.updated_at = now_ms();
+      ac.refresh_owner.clear();
+      ac.refresh_started_at.reset();
+      ac.last_refresh_error = "the provider refused the refresh token (invalid_grant)";
+      ac.last_refresh_failed_at = ac.updated_at;
       auto written = co_await store.update_auth_config(ac);
       if (written) co_return refused(std::move(written).value());
       if (written.is(store::Errc::not_found)) co_return not_found(read.id);
@@ -515,8 +752,9 @@ struct RefreshCoordinator::Impl {
 };
 
 RefreshCoordinator::RefreshCoordinator(store::Store& store, const crypto::Keyring& keyring,
-                                       upstream::UpstreamClients& clients, ConnectionCache* cache)
-    : impl_(std::make_unique<Impl>(store, keyring, clients, cache)) {}
+                                       upstream::UpstreamClients& clients, ConnectionCache* cache,
+                                       RefreshOptions options)
+    : impl_(std::make_unique<Impl>(store, keyring, clients, cache, std::move(options))) {}
 
 RefreshCoordinator::~RefreshCoordinator() = default;
 

@@ -268,6 +268,11 @@ std::string encode(const AuthConfig& c) {
   put_optional(out, "expires_at", c.expires_at);
   put_optional(out, "last_refreshed_at", c.last_refreshed_at);
   put_optional(out, "last_used_at", c.last_used_at);
+  // Written only when set, so records without a refresh history keep their old text.
+  if (!c.refresh_owner.empty()) out["refresh_owner"] = c.refresh_owner;
+  put_optional(out, "refresh_started_at", c.refresh_started_at);
+  if (!c.last_refresh_error.empty()) out["last_refresh_error"] = c.last_refresh_error;
+  put_optional(out, "last_refresh_failed_at", c.last_refresh_failed_at);
   out["created_at"] = c.created_at;
   out["updated_at"] = c.updated_at;
   out["version"] = c.version;
@@ -403,6 +408,10 @@ Result<AuthConfig> decode_auth_config(std::string_view text) {
   r.millis("expires_at", c.expires_at);
   r.millis("last_refreshed_at", c.last_refreshed_at);
   r.millis("last_used_at", c.last_used_at);
+  r.text("refresh_owner", c.refresh_owner);
+  r.millis("refresh_started_at", c.refresh_started_at);
+  r.text("last_refresh_error", c.last_refresh_error);
+  r.millis("last_refresh_failed_at", c.last_refresh_failed_at);
   r.millis("created_at", c.created_at);
   r.millis("updated_at", c.updated_at);
   r.count("version", c.version);

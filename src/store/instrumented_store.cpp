@@ -104,6 +104,23 @@ class InstrumentedStore final : public Store {
                  inner_->take_rate_tokens(std::move(tenant_id), rate_per_second, capacity, want));
   }
 
+  // ---- cross-instance refresh and change feed ----
+  Task<bool> acquire_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner,
+                                  std::chrono::milliseconds ttl) override {
+    return timed("acquire_refresh_lock", inner_->acquire_refresh_lock(std::move(tenant_id), std::move(auth_config_id),
+                                                                      std::move(owner), ttl));
+  }
+  Task<bool> renew_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner,
+                                std::chrono::milliseconds ttl) override {
+    return timed("renew_refresh_lock", inner_->renew_refresh_lock(std::move(tenant_id), std::move(auth_config_id),
+                                                                  std::move(owner), ttl));
+  }
+  Task<bool> release_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner) override {
+    return timed("release_refresh_lock",
+                 inner_->release_refresh_lock(std::move(tenant_id), std::move(auth_config_id), std::move(owner)));
+  }
+  void watch_changes(ChangeHandler handler) override { inner_->watch_changes(std::move(handler)); }
+
   // ---- counts by status ----
   Task<StatusCounts> count_setup_sessions_by_status() override {
     return timed("count_setup_sessions_by_status", inner_->count_setup_sessions_by_status());

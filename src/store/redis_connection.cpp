@@ -118,7 +118,9 @@ class Connection::Core : public std::enable_shared_from_this<Core> {
         primary_(options_.server.endpoint),
         reconnect_timer_(io),
         deadline_(io),
-        watcher_timer_(io) {}
+        watcher_timer_(io),
+        feed_timer_(io),
+        poll_timer_(io) {}
 
   Counters counters;
 
@@ -143,6 +145,9 @@ class Connection::Core : public std::enable_shared_from_this<Core> {
     reconnect_timer_.cancel();
     deadline_.cancel();
     watcher_timer_.cancel();
+    feed_timer_.cancel();
+    poll_timer_.cancel();
+    if (feed_) feed_->close("the store is closing");
     if (probe_) std::exchange(probe_, nullptr)->settle(std::nullopt, "the store is closing");
     if (watcher_) watcher_->close("the store is closing");
     if (link_) link_->close("the store is closing");  // what is in flight fails as it comes back
@@ -286,11 +291,89 @@ class Connection::Core : public std::enable_shared_from_this<Core> {
     become_ready();
   }
 
+  // ---- the change feed (Connection::watch) ----------------------------------------
+
+ public:
+  void watch(Watch w) {
+    feed_watch_ = std::make_shared<Watch>(std::move(w));
+    if (phase_ == Phase::ready) open_feed();
+    poll();
+  }
+
+ private:
+
+  // A subscriber connection to the primary the command connection uses: it
+  // follows a failover because it is reopened after the command connection is.
+  void open_feed() {
+    if (!feed_watch_ || feed_ || stopping_) return;
+    const std::uint64_t gen = ++feed_gen_;
+    Link::Events events;
+    events.connected = [weak = weak_from_this(), gen] {
+      auto self = weak.lock();
+      if (!self || gen != self->feed_gen_ || !self->feed_) return;
+      const ServerAddress& server = self->options_.server;
+      if (!server.password.empty()) {
+        Argv auth = {"AUTH"};
+        if (!server.username.empty()) auth.push_back(server.username);
+        auth.push_back(server.password);
+        self->feed_->send(auth, [](std::optional<Value>) {});  // a refusal shows as the SUBSCRIBE failing
+      }
+      self->feed_->subscribe(self->feed_watch_->channel, [weak, gen](const Value& message) {
+        auto self = weak.lock();
+        if (!self || gen != self->feed_gen_) return;
+        if (message.is_array() && message.elements.size() == 3 && message.elements[0].text == "message")
+          self->feed_watch_->on_message(message.elements[2].text);
+        else if (message.is_error())
+          self->feed_->close("the subscription was refused: " + message.text.substr(0, 200));
+      });
+    };
+    events.closed = [weak = weak_from_this(), gen](const std::string&) {
+      auto self = weak.lock();
+      if (!self || gen != self->feed_gen_) return;
+      self->feed_.reset();
+      self->feed_timer_.expires_after(kMinBackoff * 4);
+      self->feed_timer_.async_wait([weak](const boost::system::error_code& ec) {
+        auto self = weak.lock();
+        if (self && !ec && self->phase_ == Phase::ready) self->open_feed();  // else become_ready does
+      });
+    };
+    feed_ = Link::open(io_, primary_.host, primary_.port, std::move(events));
+  }
+
+  void poll() {
+    if (!feed_watch_ || stopping_) return;
+    std::vector<Argv> get;
+    get.push_back(Argv{"GET", feed_watch_->counter_key});
+    submit(std::move(get), [weak = weak_from_this()](Result<Replies> replies) {
+      auto self = weak.lock();
+      if (!self || self->stopping_) return;
+      if (replies && replies->size() == 1 && !replies->front().is_error()) {
+        const Value& v = replies->front();
+        std::int64_t counter = 0;
+        if (v.is_string()) {
+          try {
+            counter = std::stoll(v.text);
+          } catch (const std::exception&) {
+            counter = -1;
+          }
+        }
+        if (counter >= 0) self->feed_watch_->on_poll(counter);
+      }
+      self->poll_timer_.expires_after(self->feed_watch_->poll_every);
+      self->poll_timer_.async_wait([weak](const boost::system::error_code& ec) {
+        if (auto self = weak.lock(); self && !ec) self->poll();
+      });
+    });
+  }
+
   void become_ready() {
     phase_ = Phase::ready;
     deadline_.cancel();
     backoff_ = kMinBackoff;
     counters.connections.fetch_add(1, std::memory_order_relaxed);
+    // After a reconnect (maybe to a new primary), the subscription moves along.
+    if (feed_ && feed_->peer() != primary_.to_string()) feed_->close("the primary moved");
+    open_feed();
     auto waiting = std::move(waiting_);
     waiting_.clear();
     for (auto& op : waiting) {
@@ -496,6 +579,12 @@ class Connection::Core : public std::enable_shared_from_this<Core> {
   std::size_t watcher_index_ = 0;
   asio::steady_timer watcher_timer_;
   milliseconds watcher_backoff_ = kMinBackoff;
+
+  std::shared_ptr<Watch> feed_watch_;
+  std::shared_ptr<Link> feed_;
+  std::uint64_t feed_gen_ = 0;
+  asio::steady_timer feed_timer_;
+  asio::steady_timer poll_timer_;
 };
 
 Connection::Connection(ConnectionOptions options)
@@ -531,6 +620,10 @@ void Connection::submit(std::vector<Argv> commands, Completion done) {
   asio::post(io_, [core = core_, commands = std::move(commands), done = std::move(done)]() mutable {
     core->submit(std::move(commands), std::move(done));
   });
+}
+
+void Connection::watch(Watch watch) {
+  asio::post(io_, [core = core_, watch = std::move(watch)]() mutable { core->watch(std::move(watch)); });
 }
 
 RedisStats Connection::stats() const {

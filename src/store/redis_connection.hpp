@@ -100,6 +100,22 @@ class Connection {
 
   RedisStats stats() const;
 
+  // Pub/sub for the change feed, on a connection of its own (a subscribed
+  // connection takes no other commands): subscribes to `channel` on the
+  // primary and keeps resubscribing after every reconnect, calling
+  // `on_message` with each message's payload; every `poll_every` it also reads
+  // `counter_key` through the command connection and calls `on_poll` with its
+  // value (0 when missing; nothing when Redis did not answer). Both run on the
+  // connection's thread, one at a time. Call once.
+  struct Watch {
+    std::string channel;
+    std::string counter_key;
+    std::chrono::milliseconds poll_every{250};
+    std::function<void(const std::string& payload)> on_message;
+    std::function<void(std::int64_t counter)> on_poll;
+  };
+  void watch(Watch watch);
+
  private:
   class Core;
   boost::asio::io_context io_{1};

@@ -122,6 +122,19 @@ if not current[1] then return {'NOT_FOUND'} end
 if current[1] == ARGV[1] then
   if current[2] ~= ARGV[4] then return {'CREATED_AT', current[2] or ''} end
   redis.call('HSET', KEYS[1], 'version', ARGV[2], 'body', ARGV[3])
+  if ARGV[5] and ARGV[5] ~= '' then
+    local lookups = '0'
+    if ARGV[6] == 'a' then
+      local function status_of(body)
+        local ok, record = pcall(cjson.decode, body or '')
+        if ok and type(record) == 'table' then return record['status'] end
+        return nil
+      end
+      if status_of(current[3]) ~= status_of(ARGV[3]) then lookups = '1' end
+    end
+    local seq = redis.call('INCR', KEYS[2])
+    redis.call('PUBLISH', ARGV[5], seq .. ' ' .. ARGV[6] .. ' ' .. ARGV[2] .. ' ' .. lookups .. ' ' .. ARGV[7])
+  end
   return {'OK'}
 end
 if current[1] == ARGV[2] and current[3] == ARGV[3] then return {'OK'} end
@@ -160,6 +173,10 @@ if redis.call('EXISTS', KEYS[4]) == 1 then return {'CONFLICT_ID'} end
 redis.call('HSET', KEYS[2], 'body', ARGV[1], 'version', ARGV[2], 'created_at', ARGV[3])
 redis.call('ZADD', KEYS[3], 0, ARGV[4])
 redis.call('SET', KEYS[4], ARGV[5])
+if ARGV[6] and ARGV[6] ~= '' then
+  local seq = redis.call('INCR', KEYS[5])
+  redis.call('PUBLISH', ARGV[6], seq .. ' a ' .. ARGV[2] .. ' 1 ' .. ARGV[7])
+end
 return {'OK'}
 )lua");
   return s;
@@ -284,6 +301,47 @@ else
   redis.call('PEXPIRE', KEYS[1], 60000)
 end
 return {granted, retry}
+)lua");
+  return s;
+}
+
+// The refresh lock (DESIGN "Distributed refresh"). Taking it is SET NX PX
+// made safe to resend: a resend after a lost answer finds its own owner there.
+const Script& lock_acquire() {
+  static const Script s = make(R"lua(
+-- tollgate lock_acquire
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+)lua");
+  return s;
+}
+
+const Script& lock_renew() {
+  static const Script s = make(R"lua(
+-- tollgate lock_renew
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+)lua");
+  return s;
+}
+
+const Script& lock_release() {
+  static const Script s = make(R"lua(
+-- tollgate lock_release
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
 )lua");
   return s;
 }

@@ -25,6 +25,10 @@
 //   P{idx}:pending_sessions        zset  the ids of pending setup sessions, scored by expires_at
 //                                        (present iff status is pending; list_expired_setup_sessions)
 //   P{idx}:auth_id:<id>            string  the auth config's tenant id (get_auth_config by id alone)
+//   P{<tenant>}:lock:refresh:<id>  string  the owner token of the refresh lock of auth config <id> (PX ttl)
+//   P{idx}:changes                 string  the change counter: incremented by every published change
+//   channel P{idx}:changes:<db>    pub/sub "<counter> <kind> <version> <lookups> <id>" per auth config
+//                                          or API key write (see cas_update)
 //
 // Metering:
 //   P{<tenant>}:auth:<id>          field last_used_at, beside body: written only by the usage flush
@@ -117,6 +121,13 @@ class Keys {
   std::string rate(std::string_view tenant_id) const { return tagged(tenant_id) + ":rate"; }
   std::string usage_tenants() const { return prefix_ + "{idx}:usage_tenants"; }
   std::string usage_shard(std::string_view shard) const { return prefix_ + "{idx}:usage_shard:" + std::string(shard); }
+  std::string refresh_lock(std::string_view tenant_id, std::string_view auth_config_id) const {
+    return tagged(tenant_id) + ":lock:refresh:" + std::string(auth_config_id);
+  }
+  // The change counter; `changes_channel` is where changes are published (per
+  // database: pub/sub channels are shared by every database of a server).
+  std::string changes() const { return prefix_ + "{idx}:changes"; }
+  std::string changes_channel(int db) const { return prefix_ + "{idx}:changes:" + std::to_string(db); }
 
  private:
   std::string tagged(std::string_view tenant_id) const { return prefix_ + "{" + std::string(tenant_id) + "}"; }
@@ -151,8 +162,11 @@ const Script& create_tenant();
 // ARGV: body, version, created_at, index member, tenant id, "<tenant id> <key id>".
 // Answers {"OK"}, {"NOT_FOUND"} (no such tenant), {"CONFLICT_ID"} or {"CONFLICT_HASH"}.
 const Script& create_api_key();
-// KEYS: record. ARGV: expected version, new version, new body, the body's created_at.
-// Answers {"OK"} (also for a retried update that did apply: at the new version
+// KEYS: record[, change counter]. ARGV: expected version, new version, new body,
+// the body's created_at[, change channel, kind ("a" auth config, "k" API key), id].
+// With a channel, a write that applies increments the change counter and
+// publishes "<counter> <kind> <new version> <lookups> <id>" on the channel
+// (lookups: 1 when an auth config's status changed). Answers {"OK"} (also for a retried update that did apply: at the new version
 // with the same body), {"NOT_FOUND"}, {"CONFLICT", stored version} or
 // {"CREATED_AT", stored created_at} when the body would move it (nothing written).
 const Script& cas_update();
@@ -162,8 +176,10 @@ const Script& cas_update();
 // One tenant's keys only: unchanged under Cluster.
 const Script& put_setting();
 // KEYS: tenant record, record, the tenant's index, id index. ARGV: body, version,
-// created_at, index member, tenant id. Answers {"OK"} (also for a resend that did
-// apply: same body), {"NOT_FOUND"} (no such tenant) or {"CONFLICT_ID"}. For auth configs.
+// created_at, index member, tenant id[, change channel, id] (KEYS[5]: the change
+// counter, with a channel; the create is published like cas_update's, lookups 1).
+// Answers {"OK"} (also for a resend that did apply: same body), {"NOT_FOUND"}
+// (no such tenant) or {"CONFLICT_ID"}. For auth configs.
 const Script& create_record();
 // KEYS: tenant record, session record, the tenant's session index, session_id
 // index, session_state index of the session's state_hash, pending_sessions.
@@ -194,6 +210,12 @@ const Script& apply_usage();
 // KEYS: the tenant's rate hash. ARGV: rate per second, capacity, want. Answers
 // {granted, retry_after_ms}; the clock is the server's (TIME), shared by all.
 const Script& take_tokens();
+// KEYS: the lock. ARGV: owner, ttl ms. Answers 1 when `owner` holds it now, else 0.
+const Script& lock_acquire();
+// KEYS: the lock. ARGV: owner, ttl ms. Answers 1 when extended (owner still held it), else 0.
+const Script& lock_renew();
+// KEYS: the lock. ARGV: owner. Deletes it only while `owner` holds it; answers 1 then, else 0.
+const Script& lock_release();
 }  // namespace scripts
 
 }  // namespace tollgate::store::redis

@@ -22,6 +22,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "change_feed.hpp"
 #include "codec.hpp"
 #include "cursor.hpp"
 #include "redis_connection.hpp"
@@ -96,7 +97,9 @@ constexpr std::size_t kMaxListBatch = 1000;
 class RedisStoreImpl final : public RedisStore {
  public:
   RedisStoreImpl(redis::ConnectionOptions options, std::string key_prefix)
-      : keys_(std::move(key_prefix)), connection_(std::move(options)) {}
+      : keys_(std::move(key_prefix)),
+        channel_(keys_.changes_channel(options.server.db)),
+        connection_(std::move(options)) {}
 
   Task<Unit> ping() override {
     Argv argv = {"PING"};
@@ -214,7 +217,7 @@ class RedisStoreImpl final : public RedisStore {
       ApiKey next = std::move(key).value();
       next.revoked_at = at;
       std::string record = keys_.api_key(next.tenant_id, next.id);
-      auto written = co_await cas_write<ApiKey>(op, std::move(record), std::move(next), "api key");
+      auto written = co_await cas_write<ApiKey>(op, std::move(record), std::move(next), "api key", "k");
       if (!written.is(Errc::conflict)) co_return written;
     }
     co_return Error{Errc::conflict, "revoke_api_key: api key " + id + " kept changing"};
@@ -447,8 +450,9 @@ class RedisStoreImpl final : public RedisStore {
     config.version = 1;
     Argv keys = {keys_.tenant(config.tenant_id), keys_.auth_config(config.tenant_id, config.id),
                  keys_.auth_configs(config.tenant_id), keys_.auth_by_id(config.id)};
+    keys.push_back(keys_.changes());
     Argv args = {codec::encode(config), "1", std::to_string(config.created_at),
-                 redis::index_member(config.created_at, config.id), config.tenant_id};
+                 redis::index_member(config.created_at, config.id), config.tenant_id, channel_, config.id};
     auto reply = co_await eval(op, redis::scripts::create_record(), std::move(keys), std::move(args));
     if (!reply) co_return reply.error();
     const std::string word = answer_of(reply.value());
@@ -471,7 +475,8 @@ class RedisStoreImpl final : public RedisStore {
   // compare-and-set of one record does.
   Task<AuthConfig> update_auth_config(AuthConfig config) override {
     std::string record = keys_.auth_config(config.tenant_id, config.id);
-    co_return co_await cas_write<AuthConfig>("update_auth_config", std::move(record), std::move(config), "auth config");
+    co_return co_await cas_write<AuthConfig>("update_auth_config", std::move(record), std::move(config), "auth config",
+                                             "a");
   }
 
   Task<Page<AuthConfig>> list_auth_configs(std::string tenant_id, AuthConfigFilter filter, std::string cursor,
@@ -481,6 +486,46 @@ class RedisStoreImpl final : public RedisStore {
     std::string index = keys_.auth_configs(tenant_id);
     co_return co_await filtered_list<AuthConfig>("list_auth_configs", std::move(index), std::move(cursor), limit,
                                                  record_key, wanted);
+  }
+
+  // ---- cross-instance refresh ---------------------------------------------------------
+
+  Task<bool> acquire_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner,
+                                  std::chrono::milliseconds ttl) override {
+    Argv args = {std::move(owner), std::to_string(ttl.count())};
+    co_return co_await lock_script("acquire_refresh_lock", redis::scripts::lock_acquire(),
+                                   keys_.refresh_lock(tenant_id, auth_config_id), std::move(args));
+  }
+  Task<bool> renew_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner,
+                                std::chrono::milliseconds ttl) override {
+    Argv args = {std::move(owner), std::to_string(ttl.count())};
+    co_return co_await lock_script("renew_refresh_lock", redis::scripts::lock_renew(),
+                                   keys_.refresh_lock(tenant_id, auth_config_id), std::move(args));
+  }
+  Task<bool> release_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner) override {
+    Argv args = {std::move(owner)};
+    co_return co_await lock_script("release_refresh_lock", redis::scripts::lock_release(),
+                                   keys_.refresh_lock(tenant_id, auth_config_id), std::move(args));
+  }
+
+  // Pub/sub on the change channel plus a read of the change counter every
+  // 250 ms (change_feed.hpp): a change whose message does not come is noticed
+  // within two reads and reported as a resync.
+  void watch_changes(ChangeHandler handler) override {
+    redis::Connection::Watch watch;
+    watch.channel = channel_;
+    watch.counter_key = keys_.changes();
+    auto shared = std::make_shared<ChangeHandler>(std::move(handler));
+    watch.on_message = [this, shared](const std::string& payload) {
+      auto published = redis::parse_change(payload);
+      if (!published) return;
+      tracker_.on_message(published->seq);
+      (*shared)(published->change);
+    };
+    watch.on_poll = [this, shared](std::int64_t counter) {
+      if (tracker_.on_poll(counter)) (*shared)(Change{Change::Kind::resync, {}, 0, true});
+    };
+    connection_.watch(std::move(watch));
   }
 
   // ---- metering ---------------------------------------------------------------------
@@ -796,14 +841,23 @@ class RedisStoreImpl final : public RedisStore {
   // Compare-and-set: writes `record` if the stored version is record.version,
   // answering it at version + 1. created_at is fixed at creation (lists are
   // ordered by it), so a body that would move it is rewritten with the stored one.
+  // With a `publish` kind ("a", "k"), a write that applies is published on the
+  // change feed (scripts::cas_update).
   template <typename T>
-  Task<T> cas_write(std::string_view op, std::string key, T record, std::string_view what) {
+  Task<T> cas_write(std::string_view op, std::string key, T record, std::string_view what,
+                    std::string_view publish = {}) {
     const std::uint64_t expected = record.version;
     record.version = expected + 1;
     for (int round = 0; round < 2; ++round) {
       Argv keys = {key};
       Argv args = {std::to_string(expected), std::to_string(record.version), codec::encode(record),
                    std::to_string(record.created_at)};
+      if (!publish.empty()) {
+        keys.push_back(keys_.changes());
+        args.push_back(channel_);
+        args.push_back(std::string(publish));
+        args.push_back(record.id);
+      }
       auto reply = co_await eval(op, redis::scripts::cas_update(), std::move(keys), std::move(args));
       if (!reply) co_return reply.error();
       const Value& answer = reply.value();
@@ -831,7 +885,17 @@ class RedisStoreImpl final : public RedisStore {
     co_return Error{Errc::conflict, std::string(op) + ": " + std::string(what) + " " + record.id + " kept changing"};
   }
 
+  Task<bool> lock_script(std::string_view op, const redis::Script& script, std::string key, Argv args) {
+    Argv keys = {std::move(key)};
+    auto reply = co_await eval(op, script, std::move(keys), std::move(args));
+    if (!reply) co_return reply.error();
+    if (reply->kind != Value::Kind::integer) co_return unexpected(op, reply.value());
+    co_return reply->integer == 1;
+  }
+
   redis::Keys keys_;
+  std::string channel_;
+  redis::ChangeTracker tracker_;  // used only on the connection's thread
   redis::Connection connection_;  // last: closed (and its thread joined) first
 };
 

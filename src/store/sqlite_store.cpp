@@ -16,6 +16,7 @@
 #include "codec.hpp"
 #include "cursor.hpp"
 #include "local_buckets.hpp"
+#include "local_locks.hpp"
 #include "lock_file.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_schema.hpp"
@@ -526,6 +527,19 @@ class SqliteStore final : public Store {
     co_return buckets_.take(tenant_id, rate_per_second, capacity, want);
   }
 
+  // One process owns the database, so its refresh locks live in its memory.
+  Task<bool> acquire_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner,
+                                  std::chrono::milliseconds ttl) override {
+    co_return locks_.acquire(tenant_id + " " + auth_config_id, owner, ttl);
+  }
+  Task<bool> renew_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner,
+                                std::chrono::milliseconds ttl) override {
+    co_return locks_.renew(tenant_id + " " + auth_config_id, owner, ttl);
+  }
+  Task<bool> release_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner) override {
+    co_return locks_.release(tenant_id + " " + auth_config_id, owner);
+  }
+
   Task<Page<AuthConfig>> list_auth_configs(std::string tenant_id, AuthConfigFilter filter, std::string cursor,
                                            std::size_t limit) override {
     return thread_.run<Page<AuthConfig>>(
@@ -658,6 +672,7 @@ class SqliteStore final : public Store {
 
   LockFile lock_;
   LocalBuckets buckets_;
+  LocalLocks locks_;
   Db db_;
   StoreThread thread_;  // last: joined before the connection closes and the lock goes
 };

@@ -44,3 +44,9 @@ Task<StatusCounts> Store::count_auth_configs_by_status() {
 }
 
 }  // namespace tollgate::store
+
+namespace tollgate::store {
+
+void Store::watch_changes(ChangeHandler) {}
+
+}  // namespace tollgate::store

@@ -30,8 +30,9 @@ using AuthResult = std::variant<Principal, errors::Error>;
 //
 // Valid tenant keys are cached by hash for `ttl`, so the relay's hot path makes
 // no store round trip, and a cached key keeps working while the store is down
-// (SPEC §5 "Store outage"). Revoking a key in this process drops it at once
-// (forget_key); other instances' revocations are seen when the entry expires.
+// (SPEC §5 "Store outage"). Revoking a key drops it at once (forget_key): in
+// this process by the admin route, in the others through the store's change
+// feed (serve wires it), with expire_all when changes may have been missed.
 class Authenticator {
  public:
   Authenticator(store::Store& store, crypto::Secret admin_key,
@@ -40,6 +41,9 @@ class Authenticator {
   boost::asio::awaitable<AuthResult> authenticate(std::string_view authorization_header);
   // The key was revoked: it is refused from now on.
   void forget_key(std::string_view key_id);
+  // Changes may have been missed: every cached key is checked with the store
+  // again (and still used while the store cannot answer).
+  void expire_all();
 
  private:
   struct Cache;

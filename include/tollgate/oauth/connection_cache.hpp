@@ -7,7 +7,9 @@
 // Coherence in this process: whoever writes an auth config (a refresh, a
 // revocation, a reconnect) calls invalidate() with the version it wrote; an
 // entry older than that is dropped and a slower reader cannot put one back.
-// Other instances' writes are seen when an entry's time-to-live runs out.
+// Other instances' writes arrive through the store's change feed (serve wires
+// Store::watch_changes to invalidate, forget_users and expire_all), within a
+// second; the time-to-live is only the last line.
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -48,6 +50,9 @@ class ConnectionCache {
   void put_user(std::string_view tenant, std::string_view provider, std::string_view user, std::string id);
   // Any auth config was created, removed or changed status: lookups are done again.
   void forget_users();
+  // Changes may have been missed: every entry counts as expired (read again
+  // from the store), yet stays usable while the store cannot answer.
+  void expire_all();
 
   std::size_t size() const;
 
@@ -56,6 +61,7 @@ class ConnectionCache {
     std::shared_ptr<const CachedConnection> value;  // null: only a version floor
     std::uint64_t floor = 0;                        // versions below this are stale
     Clock::time_point stored;
+    bool expired = false;  // expire_all(): read the store again, but usable while it is down
   };
   struct UserEntry {
     std::string id;

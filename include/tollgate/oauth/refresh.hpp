@@ -1,9 +1,13 @@
 #pragma once
 // The refresh coordinator (SPEC §5 "Refresh"): brings an auth config's access
 // token up to date, with one token request per auth config at a time in this
-// process however many workers ask at once, and stores a rotated refresh token
-// before anyone gets the new access token. (Across instances, the Redis lock
-// is a later layer on top of this one.)
+// process however many workers ask at once — and, through the store's refresh
+// lock, across every instance that shares the store — and stores a rotated
+// refresh token before anyone gets the new access token. Before the token
+// request it leaves an in-flight marker on the auth config, so that a process
+// that dies with the answer unstored is noticed and its possibly rotated
+// refresh token never sent again (README "Crash windows of a refresh").
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -37,13 +41,29 @@ struct RefreshResult {
   bool token_request_made = false;
 };
 
+struct RefreshOptions {
+  // The refresh lock lives this long unless renewed (renewed every third of it
+  // while the token request runs), so a dead holder's lock is gone by then.
+  std::chrono::milliseconds lock_ttl{10000};
+  // How long a refresh waits for another instance's lock before it answers refresh_failed.
+  std::chrono::milliseconds lock_wait{60000};
+  // After a failed refresh, refreshes that are not forced answer refresh_failed
+  // at once for this long instead of asking the provider again.
+  std::chrono::milliseconds cooldown{30000};
+  // Tests only (TOLLGATE_TEST_REFRESH_PAUSE): the flight stops this long at
+  // `pause_at` ("after_lock", "before_request", "after_answer", "after_write")
+  // after logging it, so a test can kill the process in that window.
+  std::string pause_at;
+  std::chrono::milliseconds pause_for{0};
+};
+
 class RefreshCoordinator {
  public:
   // Keeps references: all must outlive the coordinator, and the coordinator
   // every refresh() it started. `cache`, when given, learns the version of every
   // record a refresh ends with (so no older copy of a rotated token is served).
   RefreshCoordinator(store::Store& store, const crypto::Keyring& keyring, upstream::UpstreamClients& clients,
-                     ConnectionCache* cache = nullptr);
+                     ConnectionCache* cache = nullptr, RefreshOptions options = {});
   ~RefreshCoordinator();
   RefreshCoordinator(const RefreshCoordinator&) = delete;
   RefreshCoordinator& operator=(const RefreshCoordinator&) = delete;

@@ -107,6 +107,17 @@ struct AuthConfig {
   std::optional<Millis> expires_at;  // of the access token
   std::optional<Millis> last_refreshed_at;
   std::optional<Millis> last_used_at;
+  // The in-flight marker of a refresh (README "Crash windows of a refresh"):
+  // written before the token request by the lock's owner and cleared by the
+  // write that stores the new tokens. Found set by another refresh, it means
+  // the process that made it died (or lost its lock) while its token request
+  // may have been answered with a rotated refresh token.
+  std::string refresh_owner;  // the owner token of that lock; empty: no refresh in flight
+  std::optional<Millis> refresh_started_at;
+  // The last failed refresh (cleared by a successful one): why, and when. While
+  // it is recent, refreshes wait out a cooldown instead of asking the provider.
+  std::string last_refresh_error;  // never holds a secret
+  std::optional<Millis> last_refresh_failed_at;
   Millis created_at = 0;
   Millis updated_at = 0;
   std::uint64_t version = 0;

@@ -5,7 +5,9 @@
 // calling coroutine on its own executor. Each issue adds its records'
 // operations here, to both backends and to the contract suite in
 // tests/unit/store/ that runs unchanged against every backend.
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -59,6 +61,20 @@ using StatusCounts = std::map<std::string, std::uint64_t>;
 
 template <typename T>
 using Task = boost::asio::awaitable<Result<T>>;
+
+// A write that instances sharing the store must hear of (Store::watch_changes).
+struct Change {
+  enum class Kind {
+    auth_config,  // `id` was written at `version`; `lookups` when it was created or changed status
+    api_key,      // API key `id` was written (revoked)
+    resync,       // changes may have been missed: whatever is cached may be out of date
+  };
+  Kind kind = Kind::resync;
+  std::string id;
+  std::uint64_t version = 0;
+  bool lookups = false;
+};
+using ChangeHandler = std::function<void(const Change&)>;
 
 class Store {
  public:
@@ -124,6 +140,27 @@ class Store {
   // and gains `rate_per_second`. SQLite keeps it in memory (one process).
   virtual Task<RateGrant> take_rate_tokens(std::string tenant_id, double rate_per_second, std::uint64_t capacity,
                                            std::uint64_t want) = 0;
+
+  // Cross-instance refresh (DESIGN "Distributed refresh"): a short lock on
+  // refreshing one auth config, held by `owner` (a random token) for `ttl`
+  // unless renewed. acquire answers true when `owner` holds it now (a resend
+  // after a lost answer too); renew extends it only while `owner` still holds
+  // it (false: it expired, maybe another took it); release removes it only while
+  // `owner` holds it, never another owner's. SQLite keeps them in memory (one
+  // process owns the database); Redis shares them between instances.
+  virtual Task<bool> acquire_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner,
+                                          std::chrono::milliseconds ttl) = 0;
+  virtual Task<bool> renew_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner,
+                                        std::chrono::milliseconds ttl) = 0;
+  virtual Task<bool> release_refresh_lock(std::string tenant_id, std::string auth_config_id, std::string owner) = 0;
+
+  // Starts telling `handler` of every write to an auth config or API key made
+  // through any store that shares this one's data, within a second (and
+  // Change::Kind::resync when some may have been missed). `handler` runs on a
+  // thread of the store's, one call at a time, and must not block. The default
+  // tells nothing: one process owns the data, and its writers update their
+  // caches themselves (SQLite). Called once, before serving.
+  virtual void watch_changes(ChangeHandler handler);
 
   // Counts by status over every tenant (for the metrics gauges, refreshed every
   // few seconds, not per request). The default walks every tenant's lists page

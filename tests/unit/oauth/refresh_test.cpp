@@ -403,7 +403,8 @@ TEST_CASE("refresh: 50 concurrent forced refreshes from 4 threads share one toke
   const auto stored = rig.stored(ac.id);
   CHECK(rig.unseal(stored, "refresh_token") == kNewRefresh);
   CHECK(rig.unseal(stored, "access_token") == kNewAccess);
-  CHECK(stored.version == ac.version + 1);
+  CHECK(stored.version == ac.version + 2);  // the in-flight marker, then the tokens
+  CHECK(stored.refresh_owner.empty());
   workers.clear();
 
   // The flight is over: the next refresh makes a request of its own.
@@ -540,7 +541,7 @@ TEST_CASE("refresh: a metadata update during the refresh is kept and the rotated
   CHECK(stored.metadata_json == R"({"team":"red"})");
   CHECK(rig.unseal(stored, "refresh_token") == kNewRefresh);
   CHECK(rig.unseal(stored, "access_token") == kNewAccess);
-  CHECK(stored.version == ac.version + 2);
+  CHECK(stored.version == ac.version + 3);  // the metadata, the in-flight marker, the tokens
 }
 
 TEST_CASE("refresh: invalid_grant marks the auth config needs_reauth and answers reauth_required") {
@@ -634,6 +635,17 @@ TEST_CASE("refresh: a 429's Retry-After is honoured before the retry") {
   CHECK(seconds_since(start) >= 0.95);
 }
 
+// A refresh that failed without settling anything: the auth config keeps its
+// status and tokens, no marker is left, and the failure is on record (the cooldown).
+void check_failure_recorded(const store::AuthConfig& stored, const store::AuthConfig& before) {
+  CHECK(stored.status == before.status);
+  CHECK(stored.access_token_sealed == before.access_token_sealed);
+  CHECK(stored.refresh_token_sealed == before.refresh_token_sealed);
+  CHECK(stored.refresh_owner.empty());
+  CHECK_FALSE(stored.last_refresh_error.empty());
+  CHECK(stored.last_refresh_failed_at.has_value());
+}
+
 TEST_CASE("refresh: three 503s answer refresh_failed and leave the auth config active") {
   SequenceServer server({{reply(http("HTTP/1.1 503 Service Unavailable", "{}"))}});
   Rig rig(server.url("/token"));
@@ -642,7 +654,7 @@ TEST_CASE("refresh: three 503s answer refresh_failed and leave the auth config a
   check_error(result, errors::Code::refresh_failed);
   CHECK(errors::status(result.error->code) == 502);
   CHECK(server.requests().size() == 3);
-  CHECK(rig.stored(ac.id) == ac);
+  check_failure_recorded(rig.stored(ac.id), ac);
 }
 
 TEST_CASE("refresh: an unreachable token endpoint is tried 3 times, then refresh_failed, still active") {
@@ -655,9 +667,9 @@ TEST_CASE("refresh: an unreachable token endpoint is tried 3 times, then refresh
   CHECK(seconds_since(start) >= 0.74);  // 250 ms + 500 ms
   const auto stored = rig.stored(ac.id);
   CHECK(stored.status == "active");
-  CHECK(stored == ac);
+  check_failure_recorded(stored, ac);
   REQUIRE(result.config.has_value());
-  CHECK(*result.config == ac);
+  CHECK(*result.config == stored);
 }
 
 TEST_CASE("refresh: an answer lost after the request was sent is never retried") {
@@ -669,7 +681,7 @@ TEST_CASE("refresh: an answer lost after the request was sent is never retried")
   CHECK(server.requests().size() == 1);
   CHECK(server.connections() == 1);
   CHECK(rig.coordinator.token_requests() == 1);
-  CHECK(rig.stored(ac.id) == ac);
+  check_failure_recorded(rig.stored(ac.id), ac);
 }
 
 TEST_CASE("refresh: another OAuth error is not retried and leaves the auth config active") {
@@ -680,7 +692,7 @@ TEST_CASE("refresh: another OAuth error is not retried and leaves the auth confi
   check_error(result, errors::Code::refresh_failed);
   CHECK(result.error->message.find("invalid_client") != std::string::npos);
   CHECK(server.requests().size() == 1);
-  CHECK(rig.stored(ac.id) == ac);
+  check_failure_recorded(rig.stored(ac.id), ac);
 }
 
 TEST_CASE("refresh: a needs_reauth or revoked auth config answers reauth_required without a request") {
@@ -814,4 +826,78 @@ TEST_CASE("refresh: a client-credentials failure names no secret") {
   CHECK(rig.stored(ac.id).status == "active");
 }
 
+}  // namespace tollgate::oauth
+
+namespace tollgate::oauth {
+namespace {
+
+TEST_CASE("refresh: after a failed refresh, unforced refreshes wait out the cooldown without a request, forced ones do not") {
+  SequenceServer server({{reply(http("HTTP/1.1 400 Bad Request", R"({"error":"invalid_client"})"))},
+                         {reply(rotated_tokens())}});
+  Rig rig(server.url("/token"));
+  const auto ac = rig.oauth_connection(now_ms() - 1000);  // expired: a refresh is due
+  check_error(rig.refresh(ac.id, false), errors::Code::refresh_failed);
+  CHECK(server.requests().size() == 1);
+  const auto failed = rig.stored(ac.id);
+  CHECK(failed.last_refresh_error.find("invalid_client") != std::string::npos);
+  REQUIRE(failed.last_refresh_failed_at.has_value());
+
+  const auto cooling = rig.refresh(ac.id, false);
+  check_error(cooling, errors::Code::refresh_failed);
+  CHECK(cooling.error->message.find("next is tried in") != std::string::npos);
+  CHECK(server.requests().size() == 1);  // the provider was left alone
+
+  const auto forced = rig.refresh(ac.id, true);
+  REQUIRE_FALSE(forced.error.has_value());
+  CHECK(server.requests().size() == 2);
+  const auto fine = rig.stored(ac.id);
+  CHECK(fine.last_refresh_error.empty());
+  CHECK_FALSE(fine.last_refresh_failed_at.has_value());
+}
+
+TEST_CASE("refresh: an in-flight marker left by a dead process makes the auth config need re-auth, nothing is sent") {
+  ScriptServer server({reply(rotated_tokens())});
+  Rig rig(server.url("/token"));
+  auto ac = rig.oauth_connection(now_ms() - 1000);
+  ac.refresh_owner = "rlk_of_a_process_that_died";
+  ac.refresh_started_at = now_ms() - 5000;
+  ac = rig.update(ac);
+  const auto result = rig.refresh(ac.id, false);
+  check_error(result, errors::Code::reauth_required);
+  CHECK(result.error->message.find("interrupted") != std::string::npos);
+  CHECK(server.connections() == 0);
+  const auto stored = rig.stored(ac.id);
+  CHECK(stored.status == "needs_reauth");
+  CHECK(stored.refresh_owner.empty());
+  CHECK(stored.last_refresh_error.find("interrupted") != std::string::npos);
+  CHECK(rig.unseal(stored, "refresh_token") == kOldRefresh);
+}
+
+TEST_CASE("refresh: a refresh lock held elsewhere is waited for, and its tokens are taken without a request") {
+  ScriptServer server({reply(rotated_tokens())});
+  Rig rig(server.url("/token"));
+  const auto ac = rig.oauth_connection(now_ms() - 1000);
+  // "Another instance" holds the lock, then stores new tokens and lets go.
+  REQUIRE(run(rig.io, rig.store->acquire_refresh_lock(kTenant, ac.id, "elsewhere", 10s)).value());
+  std::thread other([&] {
+    asio::io_context io;
+    std::this_thread::sleep_for(300ms);
+    auto next = ac;
+    next.access_token_sealed = rig.seal(ac.id, "access_token", kNewAccess);
+    next.refresh_token_sealed = rig.seal(ac.id, "refresh_token", kNewRefresh);
+    next.expires_at = now_ms() + 3600 * 1000;
+    REQUIRE(run(io, rig.store->update_auth_config(next)).ok());
+    REQUIRE(run(io, rig.store->release_refresh_lock(kTenant, ac.id, "elsewhere")).value());
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = rig.refresh(ac.id, false);
+  other.join();
+  REQUIRE_FALSE(result.error.has_value());
+  CHECK_FALSE(result.token_request_made);
+  CHECK(seconds_since(start) >= 0.25);
+  CHECK(rig.unseal(*result.config, "access_token") == kNewAccess);
+  CHECK(server.connections() == 0);
+}
+
+}  // namespace
 }  // namespace tollgate::oauth

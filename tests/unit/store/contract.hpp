@@ -185,6 +185,10 @@ inline AuthConfig full_auth(std::string id, std::string tenant_id, Millis create
   c.client_secret_sealed = raw_bytes("sec\x00" "ret\xff");
   c.expires_at = created_at + 3'600'000;
   c.last_refreshed_at = created_at + 10;
+  c.refresh_owner = "rlk_owner";
+  c.refresh_started_at = created_at + 11;
+  c.last_refresh_error = "the token endpoint answered 503";
+  c.last_refresh_failed_at = created_at + 12;
   c.last_used_at = created_at + 20;
   c.created_at = created_at;
   c.updated_at = created_at + 30;
@@ -1260,6 +1264,42 @@ TEST_CASE_TEMPLATE_DEFINE("auth configs: missing is not_found, a duplicate id a 
   CHECK(orphans->items.empty());
 }
 
+TEST_CASE_TEMPLATE_DEFINE("a refresh lock has one owner at a time, expires unless renewed and is released only by its owner",
+                          Backend, store_refresh_lock) {
+  using namespace tollgate::store;
+  using namespace std::chrono_literals;
+  contract::Fixture<Backend> f;
+  auto acquire = [&](const std::string& owner, std::chrono::milliseconds ttl) {
+    auto r = f.run(f.store->acquire_refresh_lock("tnt_a", "pac_l", owner, ttl));
+    REQUIRE(r.ok());
+    return r.value();
+  };
+  CHECK(acquire("one", 10s));
+  CHECK(acquire("one", 10s));  // a resend by its owner still holds it
+  CHECK_FALSE(acquire("two", 10s));
+  // Another auth config, or the same id of another tenant, is another lock.
+  CHECK(f.run(f.store->acquire_refresh_lock("tnt_a", "pac_other", "two", 10s)).value());
+  CHECK(f.run(f.store->acquire_refresh_lock("tnt_b", "pac_l", "two", 10s)).value());
+  CHECK_FALSE(f.run(f.store->renew_refresh_lock("tnt_a", "pac_l", "two", 10s)).value());
+  CHECK_FALSE(f.run(f.store->release_refresh_lock("tnt_a", "pac_l", "two")).value());  // never another's
+  CHECK_FALSE(acquire("two", 10s));
+  CHECK(f.run(f.store->release_refresh_lock("tnt_a", "pac_l", "one")).value());
+  CHECK(acquire("two", 10s));
+  CHECK(f.run(f.store->release_refresh_lock("tnt_a", "pac_l", "two")).value());
+
+  // A lock that is not renewed expires; one that is renewed does not.
+  CHECK(acquire("short", 150ms));
+  CHECK(acquire("renewed", 150ms) == false);
+  std::this_thread::sleep_for(250ms);
+  CHECK(acquire("renewed", 300ms));
+  CHECK_FALSE(f.run(f.store->renew_refresh_lock("tnt_a", "pac_l", "short", 10s)).value());
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(100ms);
+    CHECK(f.run(f.store->renew_refresh_lock("tnt_a", "pac_l", "renewed", 300ms)).value());
+  }
+  CHECK_FALSE(acquire("late", 10s));
+}
+
 TEST_CASE_TEMPLATE_DEFINE("auth config updates are compare-and-set, write every field and keep created_at", Backend,
                           store_auth_update) {
   using namespace tollgate::store;
@@ -1696,6 +1736,7 @@ TEST_CASE_TEMPLATE_DEFINE("counts by status cover every tenant's setup sessions 
   TEST_CASE_TEMPLATE_INVOKE(store_auth_round_trip, Backend);                  \
   TEST_CASE_TEMPLATE_INVOKE(store_auth_create_rules, Backend);                \
   TEST_CASE_TEMPLATE_INVOKE(store_auth_update, Backend);                      \
+  TEST_CASE_TEMPLATE_INVOKE(store_refresh_lock, Backend);                     \
   TEST_CASE_TEMPLATE_INVOKE(store_auth_list, Backend);                        \
   TEST_CASE_TEMPLATE_INVOKE(store_sparse_filtered_list, Backend);              \
   TEST_CASE_TEMPLATE_INVOKE(store_usage_round_trip, Backend);                 \

@@ -190,8 +190,10 @@ TEST_CASE("setup sessions and auth configs live under the documented keys, and t
   CHECK(auth_body.find(R"("access_token_sealed":"AHNlYWxlZA==")") != std::string::npos);  // base64 of the bytes
   CHECK(server.command("ZRANGE tollgate:{tnt_x}:auths 0 -1").find(":pac_1") != std::string::npos);
   CHECK(server.command("GET tollgate:{idx}:auth_id:pac_1") == "$5\r\ntnt_x\r\n");
-  // tenant, tenants, session, sessions, session_id, session_state, pending_sessions, auth, auths, auth_id
-  CHECK(server.command("DBSIZE") == ":10\r\n");
+  // tenant, tenants, session, sessions, session_id, session_state, pending_sessions, auth, auths, auth_id,
+  // and the change counter (the auth config's creation was published)
+  CHECK(server.command("GET tollgate:{idx}:changes") == "$1\r\n1\r\n");
+  CHECK(server.command("DBSIZE") == ":11\r\n");
 
   // A new state and a new expiry: the mapping moves, the score follows.
   SetupSession next = created.value();
@@ -212,7 +214,7 @@ TEST_CASE("setup sessions and auth configs live under the documented keys, and t
   CHECK(server.command("EXISTS tollgate:{idx}:session_state:st-2") == ":0\r\n");
   CHECK(server.command("ZSCORE tollgate:{idx}:pending_sessions pss_1") == "$-1\r\n");
   CHECK(server.command("HGET tollgate:{tnt_x}:session:pss_1 state_hash") == "$0\r\n\r\n");
-  CHECK(server.command("DBSIZE") == ":8\r\n");
+  CHECK(server.command("DBSIZE") == ":9\r\n");
 
   // A session created without a state, and not pending, touches neither index.
   SetupSession quiet = session("pss_2", "tnt_x");
