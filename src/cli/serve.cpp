@@ -256,6 +256,7 @@ int serve(const std::filesystem::path& config_file) {
     std::cerr << "tollgate: " << e.what() << '\n';
     return 1;
   }
+  quota_gate.count_flushed_with([&meter](std::string_view tenant) { return meter->flushed_calls(tenant); });
   meter->observe_flushes([&quota_gate] { quota_gate.before_flush(); },
                          [&quota_gate] { return quota_gate.after_flush(); });
   relay::RelayServices relay_services{services,          upstream_clients, refresh_coordinator, connection_cache,
@@ -265,6 +266,18 @@ int serve(const std::filesystem::path& config_file) {
   http::Server server(live, router);
   auto connections_gauge = ops::Registry::global().register_gauge_callback(
       ops::metric::http_connections, [&server](ops::GaugeSink& sink) { sink.set({}, static_cast<double>(server.connections())); });
+  auto pool_gauge = ops::Registry::global().register_gauge_callback(
+      ops::metric::upstream_connections, [&upstream_clients](ops::GaugeSink& sink) {
+        auto stats = upstream_clients.pool_stats();
+        sink.set({"idle"}, static_cast<double>(stats.idle));
+        sink.set({"active"}, static_cast<double>(stats.active));
+      });
+  auto waiting_gauge = ops::Registry::global().register_gauge_callback(
+      ops::metric::metering_pending_batches,
+      [&meter](ops::GaugeSink& sink) { sink.set({}, static_cast<double>(meter->stats().waiting_shards)); });
+  auto journal_gauge = ops::Registry::global().register_gauge_callback(
+      ops::metric::metering_journal_bytes,
+      [&meter](ops::GaugeSink& sink) { sink.set({}, static_cast<double>(meter->stats().journal_bytes)); });
   std::uint16_t port = 0;
   try {
     port = server.start();

@@ -7,6 +7,8 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -124,6 +126,10 @@ class Meter::Impl {
     {
       std::lock_guard lock(mutex_);
       s.shards = shards_.size();
+      for (const auto& shard : shards_) {
+        s.journal_bytes += shard->file_bytes();
+        if (!shard->drained()) ++s.waiting_shards;
+      }
     }
     s.batches_applied = applied_.load();
     s.batches_repeated = repeated_.load();
@@ -133,6 +139,12 @@ class Meter::Impl {
   }
 
   const MeterOptions& options() const { return options_; }
+
+  std::uint64_t flushed_calls(std::string_view tenant) const {
+    std::lock_guard lock(mutex_);
+    auto it = flushed_by_tenant_.find(std::string(tenant));
+    return it == flushed_by_tenant_.end() ? 0 : it->second;
+  }
 
  private:
   struct Writer {
@@ -220,6 +232,7 @@ class Meter::Impl {
       try {
         auto shard = JournalShard::adopt(entry.path());
         if (!shard) continue;  // a live process's
+        adopted_.insert(shard.get());
         shards_.push_back(std::move(shard));
         ++adopted;
       } catch (const std::exception& e) {
@@ -264,6 +277,10 @@ class Meter::Impl {
           break;
         }
         const std::uint64_t seq = batch->seq;
+        // This process's calls, by tenant, that the store will hold once the batch is in.
+        std::vector<std::pair<std::string, std::uint64_t>> own_calls;
+        if (!adopted_.count(shard))
+          for (const auto& row : batch->rows) own_calls.emplace_back(row.tenant_id, row.counts.calls);
         auto applied = co_await store_.apply_usage_batch(std::move(*batch));
         if (!applied) {
           failures_.fetch_add(1);
@@ -278,6 +295,10 @@ class Meter::Impl {
         failing_ = false;
         (applied.value() ? applied_ : repeated_).fetch_add(1);
         shard->commit(seq);
+        if (!own_calls.empty()) {
+          std::lock_guard lock(mutex_);
+          for (const auto& [tenant, calls] : own_calls) flushed_by_tenant_[tenant] += calls;
+        }
       }
       if (!shard_done) {
         drained = false;
@@ -308,6 +329,8 @@ class Meter::Impl {
   mutable std::mutex mutex_;  // shards_ and writers_; never taken on the hot path after a thread's first call
   std::vector<std::unique_ptr<JournalShard>> shards_;
   std::vector<std::unique_ptr<Writer>> writers_;
+  std::unordered_set<const JournalShard*> adopted_;  // replayed from gone processes (set at start)
+  std::unordered_map<std::string, std::uint64_t> flushed_by_tenant_;  // this process's calls now in the store
 
   std::atomic<std::uint64_t> applied_{0}, repeated_{0}, failures_{0}, dropped_{0};
   std::atomic<bool> stopped_{false};
@@ -336,6 +359,7 @@ void Meter::observe_flushes(std::function<void()> before, std::function<boost::a
   impl_->observe(std::move(before), std::move(after));
 }
 MeterStats Meter::stats() const { return impl_->stats(); }
+std::uint64_t Meter::flushed_calls(std::string_view tenant_id) const { return impl_->flushed_calls(tenant_id); }
 const MeterOptions& Meter::options() const { return impl_->options(); }
 
 }  // namespace tollgate::metering

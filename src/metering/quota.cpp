@@ -51,6 +51,7 @@ class QuotaGate::Impl {
     std::uint64_t base = 0;        // the store's calls of that month at the last read
     std::uint64_t since = 0;       // admitted since that read's mark
     std::uint64_t marked = 0;      // `since` when before_flush() ran
+    std::uint64_t flushed_seen = 0;  // flushed_calls() of the tenant when `base` was read
     std::uint64_t tokens = 0;      // leased from the store's bucket, not spent yet
     bool leasing = false;          // a block lease is in flight
     double local_tokens = -1;      // the fallback bucket while the store cannot lease (-1: full)
@@ -94,6 +95,8 @@ class QuotaGate::Impl {
 
   // Reads the tenant's overrides and month; leaves what it cannot read as it was.
   boost::asio::awaitable<void> refresh(std::string tenant_id, Tenant& t, Month month, bool from_mark) {
+    // Read before the store: every call in `flushed` is then in `calls` too.
+    const std::uint64_t flushed = flushed_calls_ ? flushed_calls_(tenant_id) : 0;
     auto record = co_await store_.get_tenant(tenant_id);
     auto calls = co_await stored_calls(tenant_id, month);
     std::lock_guard lock(t.m);
@@ -103,6 +106,11 @@ class QuotaGate::Impl {
     if (t.month != month.first) {
       t.month = month.first;
       t.since = 0;
+      t.marked = 0;
+      t.flushed_seen = flushed;
+    } else if (flushed_calls_) {
+      t.since -= std::min(t.since, flushed - std::min(flushed, t.flushed_seen));
+      t.flushed_seen = flushed;
       t.marked = 0;
     } else if (from_mark) {
       t.since -= std::min(t.since, t.marked);
@@ -192,6 +200,14 @@ class QuotaGate::Impl {
     return false;
   }
 
+  void release(std::string_view tenant_id) {
+    auto t = tenant(std::string(tenant_id));
+    std::lock_guard lock(t->m);
+    if (t->since > 0) --t->since;
+  }
+
+  std::function<std::uint64_t(std::string_view)> flushed_calls_;  // set before serving
+
   void before_flush() {
     for (auto& [id, t] : active()) {
       std::lock_guard lock(t->m);
@@ -226,6 +242,12 @@ boost::asio::awaitable<Admission> QuotaGate::admit(std::string tenant_id, config
 }
 
 void QuotaGate::before_flush() { impl_->before_flush(); }
+
+void QuotaGate::count_flushed_with(std::function<std::uint64_t(std::string_view)> flushed_calls) {
+  impl_->flushed_calls_ = std::move(flushed_calls);
+}
+
+void QuotaGate::release(std::string_view tenant_id) { impl_->release(tenant_id); }
 
 boost::asio::awaitable<void> QuotaGate::after_flush() {
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -34,6 +34,7 @@
 #include "tollgate/crypto/keyring.hpp"
 #include "tollgate/oauth/apps.hpp"
 #include "tollgate/oauth/grants.hpp"
+#include "tollgate/ops/instruments.hpp"
 #include "tollgate/store/store.hpp"
 #include "tollgate/upstream/clients.hpp"
 
@@ -141,6 +142,17 @@ std::string grant_failure_text(const GrantError& error) {
   if (error.request_sent && error.http_status == 0)
     text += " (not retried: the provider may already have acted on the request)";
   return text;
+}
+
+// Metrics: one per token request of a flight (its leader's), never per waiter.
+void record_grant(const std::string& provider, const GrantResult& outcome) {
+  if (std::holds_alternative<TokenSet>(outcome)) return ops::record_refresh(provider);
+  const auto& e = std::get<GrantError>(outcome);
+  std::string_view reason = e.code == "invalid_grant"             ? "invalid_grant"
+                            : !e.request_sent                     ? "unreachable"
+                            : e.http_status == 0                  ? "lost"
+                                                                  : "rejected";
+  ops::record_refresh_failure(provider, reason);
 }
 
 // What the token request is made with.
@@ -332,6 +344,7 @@ struct RefreshCoordinator::Impl {
     if (!client) co_return refresh_failed(ac, no_client);
 
     GrantResult outcome = co_await request_tokens(*client, provider, ac, grant);
+    record_grant(provider.key, outcome);
     if (auto* tokens = std::get_if<TokenSet>(&outcome)) co_return co_await store_tokens(std::move(ac), *tokens);
     const auto& error = std::get<GrantError>(outcome);
     if (grant.refresh_grant && error.code == "invalid_grant") co_return co_await refresh_token_refused(std::move(ac));

@@ -30,6 +30,7 @@ struct OutgoingRequest {
 
 struct ForwardResult {
   bool forwarded = false;     // a request went upstream and an answer (or a failure after sending) came back
+  bool counted = false;       // the call was recorded as a usage event
   unsigned status = 0;        // the upstream's status, when a response head arrived
   std::uint64_t request_bytes = 0;
   std::uint64_t response_bytes = 0;

@@ -172,7 +172,9 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
       co_return apply_credential(request, p, identity->credential(), params);
     };
   }
-  co_await forward(ex, pool, std::move(out), deadline, metered, hook);
+  auto result = co_await forward(ex, pool, std::move(out), deadline, metered, hook);
+  // Admitted but never forwarded (e.g. no connection to the upstream): not a call.
+  if (!result.counted) s.quota.release(identity->tenant_id);
 }
 
 }  // namespace

@@ -88,3 +88,30 @@ TEST_CASE("relay quotas: a used-up monthly quota is 402 and a rate limit is 429 
 
 }  // namespace
 }  // namespace tollgate::test
+
+namespace tollgate::test {
+namespace {
+
+using namespace relay_world;
+
+// One sample of /metrics, by its full series text (`name{labels}`); -1 when absent.
+double metric(World& w, const std::string& series) {
+  auto r = http_request(w.tg->port(), "GET", "/metrics");
+  auto at = r.body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(r.body.substr(at + series.size() + 2));
+}
+
+TEST_CASE("relay metrics: upstream latency per provider, pool connections and the metering journal") {
+  World w(kFastFlush);
+  for (int i = 0; i < 7; ++i) CHECK(w.call("GET", "/v1/proxy/deploy/ok").status == 200);
+  CHECK(metric(w, R"(tollgate_upstream_request_duration_seconds_count{provider="deploy"})") == 7);
+  // Each worker keeps its connection for the next call.
+  CHECK(metric(w, R"(tollgate_upstream_pool_connections{state="idle"})") >= 1);
+  CHECK(metric(w, R"(tollgate_upstream_pool_connections{state="active"})") == 0);
+  CHECK(metric(w, "tollgate_metering_journal_bytes") > 0);
+  CHECK(eventually([&] { return metric(w, "tollgate_metering_pending_batches") == 0; }));
+}
+
+}  // namespace
+}  // namespace tollgate::test

@@ -214,6 +214,9 @@ TEST_CASE("relay refresh: 100 concurrent calls on one expired token make one tok
   for (auto& t : callers) t.join();
   CHECK(ok == 100);
   CHECK(grants(w.peer, "refresh_token") == before + 1);
+  // One token request, counted once in the metrics whatever the number of waiters.
+  auto metrics = http_request(w.tg->port(), "GET", "/metrics").body;
+  CHECK(metrics.find("\ntollgate_token_refreshes_total{provider=\"rs\"} 1\n") != std::string::npos);
 }
 
 TEST_CASE("relay refresh: with Redis stopped, calls whose key and credentials are cached keep working") {

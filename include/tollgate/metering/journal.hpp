@@ -77,6 +77,7 @@ class JournalShard {
   const std::string& id() const noexcept { return id_; }
   const std::filesystem::path& path() const noexcept { return path_; }
   std::size_t slots() const noexcept { return slots_; }
+  std::size_t file_bytes() const noexcept { return bytes_; }
 
  private:
   struct Header;

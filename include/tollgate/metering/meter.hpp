@@ -58,6 +58,8 @@ struct MeterStats {
   std::uint64_t batches_repeated = 0;// batches the store had already (a retry, a replay)
   std::uint64_t flush_failures = 0;  // flush attempts the store refused or did not answer
   std::uint64_t dropped = 0;         // records that could not be journaled (a key too long, a full disk)
+  std::uint64_t waiting_shards = 0;  // shards holding usage not yet in the store (a batch waiting to go)
+  std::uint64_t journal_bytes = 0;   // the journal files' size
 };
 
 class Meter {
@@ -90,6 +92,10 @@ class Meter {
   void observe_flushes(std::function<void()> before, std::function<boost::asio::awaitable<void>()> after);
 
   MeterStats stats() const;
+  // How many of this process's calls of `tenant_id` are in the store (batches
+  // the store took from this process's own shards). The quota gate counts the
+  // rest as not yet flushed.
+  std::uint64_t flushed_calls(std::string_view tenant_id) const;
   const MeterOptions& options() const;
 
  private:

@@ -10,6 +10,7 @@
 // store round trip. The README's "Quotas and rate limits" has the exact rules.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +62,17 @@ class QuotaGate {
   // keeps only the admissions made since the mark.
   void before_flush();
   boost::asio::awaitable<void> after_flush();
+
+  // Exact counting with the meter: `flushed_calls(tenant)` is how many of this
+  // process's calls of the tenant the meter has put in the store so far
+  // (Meter::flushed_calls). After a flush the gate then keeps exactly the
+  // admissions not yet in the store — a call admitted but still on its way to
+  // the journal is not lost from the count. Without it, after() keeps the
+  // admissions since the mark (exact only if every earlier admission was in the batch).
+  void count_flushed_with(std::function<std::uint64_t(std::string_view tenant_id)> flushed_calls);
+  // An admitted call that was not forwarded after all (so not counted): it no
+  // longer counts against the month.
+  void release(std::string_view tenant_id);
 
   // The calls counted against the tenant's current month, as this gate sees them.
   std::uint64_t month_calls(std::string_view tenant_id) const;

@@ -191,3 +191,22 @@ TEST_CASE("two instances sharing Redis together admit exactly the shared bucket,
   CHECK(admitted_2 >= 30);
   CHECK(store_1->stats().commands + store_2->stats().commands < 40);  // a round trip per block, not per call
 }
+
+TEST_CASE("with the meter's flushed counts, a call admitted but not yet in the batch stays counted") {
+  World w;
+  QuotaGate gate(*w.store);
+  std::uint64_t flushed = 0;
+  gate.count_flushed_with([&flushed](std::string_view) { return flushed; });
+  CHECK(admitted(w, gate, "tnt_a", quota(10), 4) == 4);
+  gate.before_flush();
+  // The batch carried only three of the four: the fourth was still on its way to the journal.
+  w.add_calls("tnt_a", 3, 1);
+  flushed = 3;
+  after_flush(w, gate);
+  CHECK(gate.month_calls("tnt_a") == 4);
+  CHECK(admitted(w, gate, "tnt_a", quota(10), 10) == 6);
+  // An admitted call that was never forwarded gives its place back.
+  gate.release("tnt_a");
+  CHECK(gate.month_calls("tnt_a") == 9);
+  CHECK(admitted(w, gate, "tnt_a", quota(10), 10) == 1);
+}
