@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
@@ -414,14 +415,20 @@ TEST_CASE("metering exactness: a process killed with SIGKILL mid-run and restart
   CAPTURE(kill_at);
   const auto start = Clock::now();
   pid_t dead = 0;
+  // Calls go on until the restart, then to at least kCalls in all and 2,000
+  // more, so the new process serves some too.
+  std::atomic<std::uint64_t> until{std::numeric_limits<std::uint64_t>::max()};
   {
-    Load load(f, t, all_combos(), [&] { return t.total.load() < kCalls; });
+    Load load(f, t, all_combos(), [&] { return t.total.load() < until.load(); });
     REQUIRE(eventually([&] { return t.total.load() >= kill_at; }, 30s));
     dead = f.tg[0]->process().pid();
     ::kill(dead, SIGKILL);
     CHECK(f.tg[0]->process().wait(10s) == std::optional<int>(128 + SIGKILL));
     const auto at_kill = t.total.load();
     f.start(0);  // the same journal directory: the restart replays what the dead one recorded
+    until = std::max<std::uint64_t>(kCalls, t.total.load() + 2'000);
+    const auto served_before = t.per_process[0].load();
+    CHECK(eventually([&] { return t.per_process[0].load() > served_before; }, 20s));  // the new one serves
     MESSAGE("killed process 0 (pid " << dead << ") after " << at_kill << " calls; restarted, "
                                      << t.total.load() - at_kill << " calls went to process 1 meanwhile");
   }
@@ -482,6 +489,11 @@ TEST_CASE("metering exactness: with Redis stopped for 10 s mid-run calls keep su
   MESSAGE("relayed " << t.received_sum() << " calls in " << seconds_since(start) << " s, " << during
                      << " of them while Redis was down");
   CHECK(during > 1'000);
+  // Both meters saw the store refuse batches and take them again once it was back.
+  for (const auto& p : f.tg) {
+    CHECK(p->logs().find("the store did not take a usage batch") != std::string::npos);
+    CHECK(eventually([&] { return p->logs().find("the store takes usage batches again") != std::string::npos; }, 20s));
+  }
   CHECK(t.in_flight_sum() == 0);
   CHECK(t.other_sum() == 0);
   {
@@ -545,6 +557,58 @@ TEST_CASE("rate limit across two processes: admitted calls stay within rate × w
   const bool exact = eventually(
       [&] {
         auto u = f.usage(f.port(0));
+        return u && calls_only(*u) == want;
+      },
+      20s);
+  CHECK(exact);
+}
+
+
+TEST_CASE("monthly quota across two processes: calls stop at the quota, past it by at most what the other process admitted before its flush") {
+  Fleet f;
+  constexpr std::uint64_t kQuota = 400;
+  constexpr double kRate = 200;  // paces the clients: one flush interval (100 ms) is some 20 calls
+  const auto& tenant = f.tenants[0];
+  auto patched = f.admin(0, "PATCH", "/v1/tenants/" + tenant.id,
+                         R"({"quotas":{"monthly_calls":400,"rate_per_second":200,"burst":20}})");
+  REQUIRE_MESSAGE(patched.status == 200, patched.body);
+
+  Tally t;
+  auto refused = [&] {
+    std::lock_guard lock(t.m);
+    return t.other[402];
+  };
+  const auto start = Clock::now();
+  {
+    Load load(f, t, {0, 1, 2}, [&] { return refused() < 500 && Clock::now() - start < 30s; });
+  }
+  const std::uint64_t admitted = t.received_sum();
+  MESSAGE("admitted " << admitted << " (" << t.per_process[0].load() << " + " << t.per_process[1].load()
+                      << ") of a quota of " << kQuota << " in " << seconds_since(start) << " s");
+  CHECK(refused() >= 500);
+  {
+    std::lock_guard lock(t.m);
+    for (const auto& [status, n] : t.other) {
+      CAPTURE(status);
+      CHECK((status == 402 || status == 429));
+    }
+  }
+  CHECK(t.in_flight_sum() == 0);
+  CHECK(admitted >= kQuota);                          // nothing refused before the quota was used up
+  CHECK(admitted <= kQuota + static_cast<std::uint64_t>(kRate));  // not each process counting only its own
+  CHECK(t.per_process[0] > 0);
+  CHECK(t.per_process[1] > 0);
+  // Both processes refuse the tenant now.
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto r = http_request(f.port(i), "GET", "/v1/proxy/alpha/more", {{"Authorization", "Bearer " + tenant.key}});
+    CHECK(r.status == 402);
+    CHECK(r.header("tollgate-error") == "quota_exceeded");
+  }
+  // 402s and 429s are not calls: the report holds exactly the admitted ones.
+  const auto want = expected(f, t);
+  const bool exact = eventually(
+      [&] {
+        auto u = f.usage(f.port(1));
         return u && calls_only(*u) == want;
       },
       20s);
