@@ -277,6 +277,13 @@ class Load {
   std::vector<std::thread> threads_;
 };
 
+// Every answer that was not the upstream's, for the test's log.
+void log_others(Tally& t) {
+  std::lock_guard lock(t.m);
+  for (const auto& [status, n] : t.other) MESSAGE("status " << status << ": " << n);
+  for (const auto& e : t.other_errors) MESSAGE("Tollgate-Error: " << e);
+}
+
 std::vector<std::size_t> all_combos() {
   std::vector<std::size_t> out;
   for (std::size_t c = 0; c < kCombos; ++c) out.push_back(c);
@@ -335,6 +342,7 @@ TEST_CASE("metering exactness: 10,000 calls over two processes on one Redis are 
   const double took = seconds_since(start);
   MESSAGE("relayed " << t.received_sum() << " calls in " << took << " s (" << t.per_process[0].load() << " + "
                      << t.per_process[1].load() << " by process)");
+  log_others(t);
   CHECK(t.in_flight_sum() == 0);
   CHECK(t.other_sum() == 0);
   CHECK(t.received_sum() >= kCalls);
@@ -496,11 +504,7 @@ TEST_CASE("metering exactness: with Redis stopped for 10 s mid-run calls keep su
   }
   CHECK(t.in_flight_sum() == 0);
   CHECK(t.other_sum() == 0);
-  {
-    std::lock_guard lock(t.m);
-    for (const auto& [status, n] : t.other) MESSAGE("status " << status << ": " << n);
-    for (const auto& e : t.other_errors) MESSAGE("error " << e);
-  }
+  log_others(t);
 
   const auto want = expected(f, t);
   std::map<std::pair<std::string, std::string>, std::uint64_t> got;
@@ -534,6 +538,7 @@ TEST_CASE("rate limit across two processes: admitted calls stay within rate × w
   const double window = seconds_since(start);
   const std::uint64_t admitted = t.received_sum();
   std::uint64_t limited = 0;
+  log_others(t);
   {
     std::lock_guard lock(t.m);
     limited = t.other[429];
@@ -585,6 +590,7 @@ TEST_CASE("monthly quota across two processes: calls stop at the quota, past it 
   const std::uint64_t admitted = t.received_sum();
   MESSAGE("admitted " << admitted << " (" << t.per_process[0].load() << " + " << t.per_process[1].load()
                       << ") of a quota of " << kQuota << " in " << seconds_since(start) << " s");
+  log_others(t);
   CHECK(refused() >= 500);
   {
     std::lock_guard lock(t.m);
