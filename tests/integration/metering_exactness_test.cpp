@@ -76,7 +76,10 @@ struct Tenant {
 // admin key, each its own journal directory), with kTenants tenants.
 class Fleet {
  public:
-  explicit Fleet(std::vector<std::string> redis_args = {}) : redis(std::move(redis_args)) {
+  // `shared_journal`: both processes use one journal_dir (the flock on each
+  // shard keeps a live process's files from the other).
+  explicit Fleet(std::vector<std::string> redis_args = {}, bool shared_journal = false)
+      : redis(std::move(redis_args)), shared_journal_(shared_journal) {
     start(0);
     start(1);
     for (std::size_t t = 0; t < kTenants; ++t) {
@@ -94,7 +97,10 @@ class Fleet {
     }
   }
 
-  std::filesystem::path journal_dir(std::size_t i) const { return journals / ("tg" + std::to_string(i)); }
+  std::filesystem::path journal_dir(std::size_t i) const {
+    if (shared_journal_ && i < 2) return journals / "shared";
+    return journals / ("tg" + std::to_string(i));
+  }
 
   std::string config(std::size_t i) const {
     const std::string base = upstream.base_url();
@@ -176,6 +182,9 @@ class Fleet {
   std::vector<std::unique_ptr<TollgateProcess>> gone;
   std::array<std::atomic<std::uint16_t>, 2> ports{};
   std::vector<Tenant> tenants;
+
+ private:
+  bool shared_journal_ = false;
 };
 
 // What the client threads saw, per combo.
@@ -414,8 +423,10 @@ TEST_CASE("metering exactness: 10,000 calls over two processes on one Redis are 
   CHECK(calls_only(f.settled_usage()) == want);
 }
 
-TEST_CASE("metering exactness: a process killed with SIGKILL mid-run and restarted counts every answered call once, and at most the unanswered in-flight calls more") {
-  Fleet f;
+// Process 0 is killed with SIGKILL at a random call and restarted on its
+// journal directory while the clients keep calling both.
+static void kill_and_restart(bool shared_journal) {
+  Fleet f({}, shared_journal);
   Tally t;
   constexpr std::uint64_t kCalls = 10'000;
   std::mt19937 rng(std::random_device{}());
@@ -470,6 +481,14 @@ TEST_CASE("metering exactness: a process killed with SIGKILL mid-run and restart
   }
   CHECK(got.size() == kCombos);
   MESSAGE("usage counts " << counted << " calls: " << counted - t.received_sum() << " over the answered ones");
+}
+
+TEST_CASE("metering exactness: a process killed with SIGKILL mid-run and restarted counts every answered call once, and at most the unanswered in-flight calls more") {
+  kill_and_restart(false);
+}
+
+TEST_CASE("metering exactness: the same kill -9 with both processes on one journal directory, the live one's shards left alone") {
+  kill_and_restart(true);
 }
 
 TEST_CASE("metering exactness: with Redis stopped for 10 s mid-run calls keep succeeding and the report is exact after") {
