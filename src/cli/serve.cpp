@@ -371,6 +371,7 @@ int serve(const std::filesystem::path& config_file) {
                                     {"open_connections", server.connections()},
                                     {"grace_ms", grace.count()}});
     server.shutdown(grace);
+    upstream_clients.close_all();  // while the workers' io_contexts, which own the pooled sockets, still exist
     const bool flushed = meter->stop();
     if (!flushed) ops::log_warn("metering: some usage is still in the journal; the next start replays it", {});
     ops::log_info("stopped", {{"open_connections", server.connections()}, {"usage_flushed", flushed}});

@@ -108,29 +108,40 @@ JournalShard::Slot& JournalShard::slot(std::size_t i) const noexcept {
 }
 
 std::unique_ptr<JournalShard> JournalShard::create(const std::filesystem::path& path, std::size_t slots) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw failure(path, "cannot create");
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  // Made under a temporary name that no scan for leftovers looks at, then
+  // linked to `path` already locked and whole: another instance sharing the
+  // directory can never lock it before its creator does, nor find it half-made.
+  const std::filesystem::path temp = path.string() + kTemporarySuffix;
+  const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw failure(temp, "cannot create");
+  auto give_up = [&](const char* what) {
+    const auto error = failure(temp, what);
+    ::unlink(temp.c_str());
     ::close(fd);
-    throw failure(path, "cannot lock");
-  }
+    return error;
+  };
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) throw give_up("cannot lock");
   const std::size_t bytes = sizeof(Header) + slots * sizeof(Slot);
   // The file is all zeros (every slot empty) until written: ftruncate makes a sparse file.
-  if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
-    ::close(fd);
-    throw failure(path, "cannot size");
-  }
+  if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0) throw give_up("cannot size");
   void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (map == MAP_FAILED) {
-    ::close(fd);
-    throw failure(path, "cannot map");
-  }
+  if (map == MAP_FAILED) throw give_up("cannot map");
   auto* h = static_cast<Header*>(map);
   const std::string id = crypto::hex_encode(crypto::random_bytes(16));
   std::memcpy(h->shard_id.data(), id.data(), h->shard_id.size());
   h->slot_count = slots;
   // The magic last: a file without it was never a complete journal (a crash while creating it).
   std::memcpy(h->magic.data(), kMagic.data(), kMagic.size());
+  // link, not rename: an existing `path` is an error, never replaced. The lock
+  // belongs to the file, so it holds under the new name.
+  if (::link(temp.c_str(), path.c_str()) != 0) {
+    const auto error = failure(path, "cannot create");
+    ::munmap(map, bytes);
+    ::unlink(temp.c_str());
+    ::close(fd);
+    throw error;
+  }
+  ::unlink(temp.c_str());
   return std::unique_ptr<JournalShard>(new JournalShard(path, fd, map, bytes));
 }
 

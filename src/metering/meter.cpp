@@ -227,7 +227,18 @@ class Meter::Impl {
   void adopt_leftovers() {
     std::error_code ec;
     std::size_t adopted = 0;
+    const std::string temporary = std::string(".journal") + JournalShard::kTemporarySuffix;
     for (const auto& entry : std::filesystem::directory_iterator(options_.journal_dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() > temporary.size() && name.ends_with(temporary)) {
+        // A shard whose creator died before it was whole: no counts in it. A
+        // live creator takes microseconds, so only an old one is removed.
+        std::error_code age_ec;
+        const auto written = std::filesystem::last_write_time(entry.path(), age_ec);
+        if (!age_ec && std::filesystem::file_time_type::clock::now() - written > std::chrono::minutes(1))
+          std::filesystem::remove(entry.path(), age_ec);
+        continue;
+      }
       if (entry.path().extension() != ".journal") continue;
       try {
         auto shard = JournalShard::adopt(entry.path());

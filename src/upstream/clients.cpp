@@ -75,6 +75,13 @@ Pool& UpstreamClients::find_pool(boost::asio::any_io_executor executor, const Po
   return *pools_.back()->pool;
 }
 
+void UpstreamClients::close_all() {
+  std::lock_guard lock(mutex_);
+  pools_.clear();
+  entries_.clear();
+  serial_ = next_serial.fetch_add(1);  // threads' cached pools are stale now
+}
+
 PoolStats UpstreamClients::pool_stats() {
   PoolStats sum;
   std::lock_guard lock(mutex_);

@@ -39,8 +39,14 @@ class JournalShard {
   // The longest key a slot holds: tenant + provider + auth config + mode + 3.
   static constexpr std::size_t kMaxKeyBytes = 232;
 
+  // A shard being created is named <path> + this until it is locked and whole.
+  // A file left under such a name (a crash in between) holds no counts.
+  static constexpr const char* kTemporarySuffix = ".new";
+
   // A new, empty shard file at `path` (which must not exist) with a fresh
-  // random shard id, locked (flock) for the life of this object.
+  // random shard id, locked (flock) for the life of this object. It appears
+  // under `path` already locked and complete (made under a temporary name,
+  // then linked), so a scan for leftovers never takes it from its creator.
   // Throws std::runtime_error naming the path.
   static std::unique_ptr<JournalShard> create(const std::filesystem::path& path, std::size_t slots = kDefaultSlots);
   // A shard file left by a process that is gone: nullptr when another live

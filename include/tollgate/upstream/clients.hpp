@@ -29,6 +29,12 @@ class UpstreamClients {
   // The pools' numbers summed over every thread (metrics).
   PoolStats pool_stats();
 
+  // Drops every client and pool, closing their idle connections. Their
+  // sockets belong to the workers' io_contexts, so this runs after the server
+  // has stopped its workers and before it destroys their io_contexts (a pooled
+  // socket closed after that would touch a freed reactor).
+  void close_all();
+
  private:
   struct Entry;
   struct PoolEntry;

@@ -11,6 +11,8 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "temp_dir.hpp"
 #include "tollgate/metering/journal.hpp"
@@ -190,4 +192,48 @@ TEST_CASE("every call recorded before a SIGKILL is in the journal, and at most t
   close(ready[0]);
   close(ready[1]);
   munmap(returned, sizeof(std::atomic<std::uint64_t>));
+}
+
+TEST_CASE("a shard being created is never taken by a process scanning the directory for leftovers") {
+  // A second instance starting on a shared journal_dir adopts every *.journal
+  // it can lock. A shard must appear under that name already locked and whole:
+  // otherwise the scan can lock it first (its creator then fails and drops the
+  // call it was about to record) or find it half-made.
+  test::TempDir dir;
+  std::atomic<bool> done{false};
+  std::atomic<int> half_made{0};
+  std::thread scanner([&] {
+    while (!done.load()) {
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(dir.path(), ec)) {
+        if (e.path().extension() != ".journal") continue;
+        try {
+          JournalShard::adopt(e.path());  // a live creator's shard: nullptr; a removed one: throws "cannot open"
+        } catch (const std::exception& error) {
+          const std::string what = error.what();
+          if (what.find("cannot open") == std::string::npos) ++half_made;
+        }
+      }
+    }
+  });
+  int failed = 0;
+  std::vector<std::unique_ptr<JournalShard>> live;
+  for (int i = 0; i < 4000; ++i) {
+    try {
+      live.push_back(JournalShard::create(dir / ("s" + std::to_string(i) + ".journal"), 1));
+    } catch (const std::exception&) {
+      ++failed;
+    }
+    if (live.size() > 64) {  // removed while still locked, so the scanner cannot take it either
+      std::filesystem::remove(live.front()->path());
+      live.erase(live.begin());
+    }
+  }
+  done = true;
+  scanner.join();
+  CHECK(failed == 0);
+  CHECK(half_made.load() == 0);
+  std::size_t left = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++left;
+  CHECK(left == live.size());  // no temporary names left behind
 }

@@ -271,3 +271,18 @@ TEST_CASE("the flusher runs by itself every flush_interval") {
   meter.record(call("tnt_a", "github", ""));
   CHECK(test::eventually([&] { return totals(*store).calls == 1; }));
 }
+
+TEST_CASE("a shard its creator left half-made under the temporary name is removed at start once old, a fresh one is left") {
+  test::TempDir dir;
+  const auto journal = dir / "journal";
+  std::filesystem::create_directories(journal);
+  const auto old_one = journal / ("gone-w0-1.journal" + std::string(metering::JournalShard::kTemporarySuffix));
+  const auto new_one = journal / ("busy-w0-2.journal" + std::string(metering::JournalShard::kTemporarySuffix));
+  dir.write("journal/" + old_one.filename().string(), "");
+  dir.write("journal/" + new_one.filename().string(), "");
+  std::filesystem::last_write_time(old_one, std::filesystem::file_time_type::clock::now() - std::chrono::minutes(5));
+  auto store = store::open_sqlite(dir / "t.db");
+  Meter meter(*store, options_in(journal));
+  CHECK_FALSE(std::filesystem::exists(old_one));
+  CHECK(std::filesystem::exists(new_one));  // it may be another live instance's, being created
+}
