@@ -25,11 +25,29 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::string random_id(std::string_view prefix) {
-  // 20 bytes are exactly 32 base32 characters, so there is no padding and every
-  // character carries a full 5 bits.
+namespace {
+
+// 20 bytes are exactly 32 base32 characters, so there is no padding and every
+// character carries a full 5 bits.
+std::string base32_id(std::string_view prefix, std::string_view bytes);
+
+}  // namespace
+
+std::string random_id(std::string_view prefix) { return base32_id(prefix, random_bytes(20)); }
+
+std::string unique_id(std::string_view prefix) {
+  thread_local std::string seed = random_bytes(12);
+  thread_local std::uint64_t counter = 0;
+  std::string bytes = seed;
+  std::uint64_t n = ++counter;
+  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>(n >> (56 - 8 * i)));
+  return base32_id(prefix, bytes);
+}
+
+namespace {
+
+std::string base32_id(std::string_view prefix, std::string_view bytes) {
   constexpr std::string_view alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-  const std::string bytes = random_bytes(20);
   std::string out;
   out.reserve(prefix.size() + 1 + 32);
   out.append(prefix);
@@ -41,6 +59,8 @@ std::string random_id(std::string_view prefix) {
   }
   return out;
 }
+
+}  // namespace
 
 std::string random_token(std::string_view prefix, std::size_t bytes) {
   std::string out(prefix);

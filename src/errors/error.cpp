@@ -55,10 +55,9 @@ std::optional<Code> from_name(std::string_view n) noexcept {
   return std::nullopt;
 }
 
-std::string json_quote(std::string_view text) {
+void append_json_quoted(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(text.size() + 2);
+  out.reserve(out.size() + text.size() + 2);
   out.push_back('"');
   for (unsigned char c : text) {
     switch (c) {
@@ -78,6 +77,11 @@ std::string json_quote(std::string_view text) {
     }
   }
   out.push_back('"');
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  append_json_quoted(out, text);
   return out;
 }
 

@@ -41,8 +41,13 @@ namespace {
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 struct Connection {
-  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+  explicit Connection(tcp::socket s) : stream(std::move(s)) {
+    boost::system::error_code ec;
+    auto endpoint = stream.socket().remote_endpoint(ec);
+    if (!ec) peer = endpoint.address().to_string();
+  }
   beast::tcp_stream stream;
+  std::string peer;  // the client's address, read once per connection
   // Waiting for the first byte of a request: a graceful shutdown may close it at once.
   bool idle = false;
 };
@@ -216,7 +221,7 @@ asio::awaitable<void> Server::Impl::linger_close(Connection& conn) {
 asio::awaitable<void> Server::Impl::early_error(Connection& conn, Code code, std::string_view message,
                                                 std::string_view path,
                                                 std::chrono::steady_clock::time_point started) {
-  auto request_id = crypto::random_id("req");
+  auto request_id = crypto::unique_id("req");
   auto res = make_error_response(code, message, request_id);
   res.keep_alive(false);
   auto [ec, n] = co_await http::async_write(conn.stream, res, kTuple);
@@ -342,8 +347,9 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
     buffer.consume(head_end);
 
     auto match = router->match(parser.get().method_string(), strip_query(parser.get().target()));
-    Exchange ex(conn.stream, buffer, parser, cfg, crypto::random_id("req"), std::move(match.params),
+    Exchange ex(conn.stream, buffer, parser, cfg, crypto::unique_id("req"), std::move(match.params),
                 &draining);
+    ex.set_remote_address(conn.peer);
     conn.stream.expires_after(timeouts.request);
     if (match.kind == Router::Match::Kind::not_found) {
       co_await ex.respond_error(Code::not_found, "no such route: " + std::string(ex.path()));

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -60,33 +61,43 @@ std::string now_rfc3339() {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  // The date and time to the second change once a second: formatted then, per thread.
+  thread_local std::time_t cached_secs = -1;
+  thread_local std::array<char, 64> cached{};
+  if (secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::snprintf(cached.data(), cached.size(), "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_secs = secs;
+  }
+  std::string out(cached.data());
+  out.push_back(static_cast<char>('0' + ms / 100));
+  out.push_back(static_cast<char>('0' + ms / 10 % 10));
+  out.push_back(static_cast<char>('0' + ms % 10));
+  out.push_back('Z');
+  return out;
 }
 
 std::string format_line(Format format, Level level, std::string_view message,
                         std::initializer_list<Field> fields, std::string_view timestamp) {
   std::string out;
-  out.reserve(128 + fields.size() * 24);
+  out.reserve(256 + fields.size() * 32);
   if (format == Format::json) {
     out += "{\"ts\":\"";
     out += timestamp;
     out += "\",\"level\":\"";
     out += level_name(level);
     out += "\",\"msg\":";
-    out += errors::json_quote(message);
+    errors::append_json_quoted(out, message);
     for (const auto& f : fields) {
       out += ',';
-      out += errors::json_quote(f.key);
+      errors::append_json_quoted(out, f.key);
       out += ':';
       std::visit(
           [&](const auto& v) {
             using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::string_view>) out += errors::json_quote(v);
+            if constexpr (std::is_same_v<T, std::string_view>) errors::append_json_quoted(out, v);
             else if constexpr (std::is_same_v<T, bool>) out += v ? "true" : "false";
             else if constexpr (std::is_same_v<T, double>) append_number(out, v);
             else out += std::to_string(v);

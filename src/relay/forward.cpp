@@ -396,38 +396,47 @@ class Relay {
     }
 
     // The client's response head: the upstream's status and fields minus
-    // hop-by-hop ones, framed by tollgate.
-    Headers fields;
-    fields.reserve(16);
-    for (const auto& field : response) fields.emplace_back(field.name_string(), field.value());
-    fields = filter_response_headers(fields);
+    // hop-by-hop ones (walked in place), framed by tollgate.
     const unsigned status = result_.status;
     const bool no_body = head_method_ || status == 204 || status == 304;
     bool chunked_down = false;
     bool close_delimited = false;
+    std::string framing;
     if (no_body) {
-      if (head_method_ && parser->content_length()) fields.emplace_back("Content-Length", std::to_string(*parser->content_length()));
+      if (head_method_ && parser->content_length())
+        framing = "Content-Length: " + std::to_string(*parser->content_length()) + "\r\n";
     } else if (auto length = parser->content_length()) {
-      fields.emplace_back("Content-Length", std::to_string(*length));
+      framing = "Content-Length: " + std::to_string(*length) + "\r\n";
     } else if (!client_http10_) {
-      fields.emplace_back("Transfer-Encoding", "chunked");
+      framing = "Transfer-Encoding: chunked\r\n";
       chunked_down = true;
     } else {
       close_delimited = true;
     }
     const bool client_keep = ex_.keep_alive() && body_done_ && !close_delimited && !ex_.draining();
-    if (!client_keep) fields.emplace_back("Connection", "close");
-    else if (client_http10_) fields.emplace_back("Connection", "keep-alive");
-    fields.emplace_back("Tollgate-Request-Id", ex_.request_id());
-    if (refreshed_) fields.emplace_back("Tollgate-Refreshed", "true");
 
+    std::vector<std::string> listed;
+    for (const auto& field : response)
+      if (field.name() == bhttp::field::connection) {
+        auto names = connection_listed({field.value().data(), field.value().size()});
+        listed.insert(listed.end(), names.begin(), names.end());
+      }
     std::string out;
-    out.reserve(256 + fields.size() * 48);
+    out.reserve(512);
     out.append(client_http10_ ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(status)).append(" ");
     auto reason = response.reason();
     out.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(response.result())) : std::string_view(reason.data(), reason.size()));
     out.append("\r\n");
-    for (const auto& [name, value] : fields) out.append(name).append(": ").append(value).append("\r\n");
+    for (const auto& field : response) {
+      std::string_view name(field.name_string().data(), field.name_string().size());
+      if (response_header_dropped(name, listed)) continue;
+      out.append(name).append(": ").append(field.value().data(), field.value().size()).append("\r\n");
+    }
+    out.append(framing);
+    if (!client_keep) out.append("Connection: close\r\n");
+    else if (client_http10_) out.append("Connection: keep-alive\r\n");
+    out.append("Tollgate-Request-Id: ").append(ex_.request_id()).append("\r\n");
+    if (refreshed_) out.append("Tollgate-Refreshed: true\r\n");
     out.append("\r\n");
 
     // Counted before the client sees the head: a crash after this over-counts

@@ -34,15 +34,12 @@ bool listed_in(const std::vector<std::string>& listed, std::string_view name) {
   return std::any_of(listed.begin(), listed.end(), [&](const std::string& token) { return iequals(token, name); });
 }
 
-template <typename Drop>
-Headers filter(const Headers& in, Drop drop) {
+Headers filter(const Headers& in, bool (*dropped)(std::string_view, const std::vector<std::string>&)) {
   const auto listed = all_connection_listed(in);
   Headers out;
   out.reserve(in.size());
-  for (const auto& header : in) {
-    if (is_hop_by_hop(header.first) || listed_in(listed, header.first) || drop(header.first)) continue;
-    out.push_back(header);
-  }
+  for (const auto& header : in)
+    if (!dropped(header.first, listed)) out.push_back(header);
   return out;
 }
 
@@ -75,22 +72,23 @@ std::vector<std::string> connection_listed(std::string_view connection_value) {
   return tokens;
 }
 
-Headers filter_request_headers(const Headers& in) {
-  return filter(in, [](std::string_view name) {
-    return iequals(name, "authorization") || iequals(name, "cookie") || istarts_with(name, "tollgate-") ||
-           iequals(name, "forwarded") || istarts_with(name, "x-forwarded-") || iequals(name, "host") ||
-           iequals(name, "content-length") || iequals(name, "expect");
-  });
+bool request_header_dropped(std::string_view name, const std::vector<std::string>& listed) {
+  return is_hop_by_hop(name) || listed_in(listed, name) || iequals(name, "authorization") || iequals(name, "cookie") ||
+         istarts_with(name, "tollgate-") || iequals(name, "forwarded") || istarts_with(name, "x-forwarded-") ||
+         iequals(name, "host") || iequals(name, "content-length") || iequals(name, "expect");
 }
 
-Headers filter_response_headers(const Headers& in) {
+bool response_header_dropped(std::string_view name, const std::vector<std::string>& listed) {
   // Transfer-Encoding is hop-by-hop already; Content-Length is the framing layer's.
   // An upstream's own Tollgate-* headers go too: a client must always be able to
   // tell tollgate's answers (Tollgate-Error, Tollgate-Refreshed) from the provider's.
-  return filter(in, [](std::string_view name) {
-    return iequals(name, "content-length") || istarts_with(name, "tollgate-");
-  });
+  return is_hop_by_hop(name) || listed_in(listed, name) || iequals(name, "content-length") ||
+         istarts_with(name, "tollgate-");
 }
+
+Headers filter_request_headers(const Headers& in) { return filter(in, request_header_dropped); }
+
+Headers filter_response_headers(const Headers& in) { return filter(in, response_header_dropped); }
 
 std::string x_forwarded_for(std::string_view client_ip) {
   if (client_ip.size() >= 2 && client_ip.front() == '[' && client_ip.back() == ']')

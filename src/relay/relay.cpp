@@ -63,12 +63,6 @@ std::optional<errors::Error> apply_credential(OutgoingRequest& out, const config
   return std::nullopt;
 }
 
-std::string client_ip(http::Exchange& ex) {
-  boost::system::error_code ec;
-  auto endpoint = ex.stream().socket().remote_endpoint(ec);
-  return ec ? std::string() : endpoint.address().to_string();
-}
-
 awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   const auto started = Clock::now();
   const auto cfg = ex.config_snapshot();
@@ -108,15 +102,24 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
     co_await ex.respond_error(e->code, e->message);
     co_return;
   }
-  Headers client;
-  for (const auto& field : ex.request()) client.emplace_back(field.name_string(), field.value());
-  out.headers = filter_request_headers(client);
+  // The client's fields minus those SPEC §5 keeps back, walked in place (no copy of the rest).
+  std::vector<std::string> listed;
+  for (const auto& field : ex.request())
+    if (field.name() == boost::beast::http::field::connection) {
+      auto names = connection_listed({field.value().data(), field.value().size()});
+      listed.insert(listed.end(), names.begin(), names.end());
+    }
+  out.headers.reserve(16);
+  for (const auto& field : ex.request()) {
+    std::string_view name(field.name_string().data(), field.name_string().size());
+    if (!request_header_dropped(name, listed)) out.headers.emplace_back(name, field.value());
+  }
   // The provider's fixed headers are defaults a client may override (a newer
   // API version, another media type); the credential always wins.
   for (auto& [name, value] : std::get<0>(fixed))
     if (!has_header(out.headers, name)) out.headers.emplace_back(std::move(name), std::move(value));
   out.headers.emplace_back("Host", out.url.authority);
-  out.headers.emplace_back("X-Forwarded-For", x_forwarded_for(client_ip(ex)));
+  out.headers.emplace_back("X-Forwarded-For", x_forwarded_for(ex.remote_address()));
   out.retryable = retryable(out.method, out.headers);
   if (auto e = apply_credential(out, p, identity->credential(), params)) {
     co_await ex.respond_error(e->code, e->message);

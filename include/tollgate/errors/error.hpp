@@ -46,6 +46,8 @@ std::string json_body(Code code, std::string_view message, std::string_view requ
 
 // A JSON string literal (with quotes) for any UTF-8 text; control characters escaped.
 std::string json_quote(std::string_view text);
+// The same, appended to `out` (no allocation of its own on a hot path).
+void append_json_quoted(std::string& out, std::string_view text);
 
 // An error as a value: what a data-path function returns instead of throwing.
 struct Error {

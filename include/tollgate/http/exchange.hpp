@@ -74,6 +74,10 @@ class Exchange {
   bool keep_alive() const noexcept { return keep_alive_; }
   void close_after_response() noexcept { keep_alive_ = false; }
 
+  // The client's IP address (read once per connection), "" when unknown.
+  std::string_view remote_address() const noexcept { return remote_address_; }
+  void set_remote_address(std::string_view address) noexcept { remote_address_ = address; }
+
   // Fields for the request's log line.
   void set_tenant(std::string tenant) { tenant_ = std::move(tenant); }
   void set_provider(std::string provider) { provider_ = std::move(provider); }
@@ -108,6 +112,7 @@ class Exchange {
   std::string request_id_;
   Params params_;
   std::string tenant_, provider_;
+  std::string_view remote_address_;
   bool responded_ = false;
   bool keep_alive_ = true;
   bool body_read_ = false;

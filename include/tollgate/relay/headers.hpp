@@ -18,6 +18,12 @@ bool is_hop_by_hop(std::string_view name);
 // whitespace trimmed, empty elements skipped), lowercased.
 std::vector<std::string> connection_listed(std::string_view connection_value);
 
+// The rules of the two filters below for one field, for callers that walk a
+// message's fields without copying them: `listed` is connection_listed() of
+// every Connection field of that message.
+bool request_header_dropped(std::string_view name, const std::vector<std::string>& listed);
+bool response_header_dropped(std::string_view name, const std::vector<std::string>& listed);
+
 // Client → upstream: drops hop-by-hop headers, those named in any `Connection`
 // header, `Authorization`, `Cookie`, `Tollgate-*`, `Forwarded`,
 // `X-Forwarded-*`, `Host` and `Content-Length` (the relay sets those), and
