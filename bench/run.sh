@@ -71,6 +71,7 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  [[ -n ${PROBES_ADDED:-} ]] && perf probe -q -d 'tgbench:*' >/dev/null 2>&1
   [[ -n ${KEEP_TMP:-} ]] && echo "kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -374,14 +375,14 @@ run_wrk() {
   local -A f
   local kv
   for kv in ${line#BENCH }; do f[${kv%%=*}]=${kv#*=}; done
-  R_RPS=${f[rps]} R_P50=${f[p50_us]} R_P99=${f[p99_us]}
+  R_RPS=${f[rps]} R_P50=${f[p50_us]} R_P99=${f[p99_us]} R_REQ=${f[requests]}
   R_ERR=$((f[non2xx] + f[connect] + f[read] + f[write] + f[timeout]))
   R_CPU=$(div $(((after - before) * 10000)) "${f[requests]}" %.0f)   # ticks are 10 ms
 }
 
 # ---------------------------------------------------------------- 1. the matrix
 
-declare -A RPS P50 P99 ERR CPU
+declare -A RPS P50 P99 ERR CPU TRACE_REQ MALLOCS
 SUMMARY=()
 PASS=()
 
@@ -497,7 +498,7 @@ if has_section redis; then
   total=$(awk '{s += $2} END {print s + 0}' <<<"$deltas")
   per=$(div "$total" "$requests" %.5f)
   echo "   proxied calls: $requests in ${DURATION}s ($(div "$requests" "$DURATION" %.0f) req/s)"
-  echo "   Redis commands during the run: $total  ($(awk '{printf "%s%s=%s", NR > 1 ? " " : "", $1, $2}' <<<"$deltas"))"
+  echo "   Redis commands during the run: $total  ($(awk '{printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2}' <<<"$deltas"))"
   echo "   store round trips per proxied call: $per ($(div "$total" "$DURATION" %.1f) commands/s, whatever the load)"
   echo
   SUMMARY+=("$(printf 'Redis round trips per proxied call  %8s   (target <= 0.01)' "$per")")
@@ -600,29 +601,83 @@ fi
 # ---------------------------------------------------------------- 7. profile
 
 if ((PROFILE)); then
-  echo "== profile: perf record -g (dwarf) on tollgate, plain upstream, 64 connections, ${DURATION}s"
+  echo "== profile: tollgate, plain upstream, 64 connections (perf; sampling is cpu-clock in this VM)"
   pid=${TG_PID[main]}
   PERF_DATA=$TMP/perf.data
+  PROFILE_OUT=$BENCH/results/$STAMP-profile.txt
+  tidy() { grep -v '^#' | grep -v '^$' | sed 's/ *-  *- *$//; s/  *$//' | cut -c1-220; }
   run_wrk "$(url_of tollgate plain)" 64 "$WARMUP" "$pid"
-  perf record -F 499 -g --call-graph dwarf,16384 -p "$pid" -o "$PERF_DATA" -- sleep "$DURATION" \
+  perf record -F 999 -g --call-graph dwarf,8192 -p "$pid" -o "$PERF_DATA" -- sleep "$DURATION" \
     >"$TMP/perf-record.log" 2>&1 &
   perf_pid=$!
   run_wrk "$(url_of tollgate plain)" 64 "$DURATION" "$pid"
   wait "$perf_pid" || true
-  printf '   under perf: %.0f req/s, p99 %s ms\n' "$R_RPS" "$(ms "$R_P99")"
-  PROFILE_OUT=$BENCH/results/$STAMP-profile.txt
+  printf '   under perf record: %.0f req/s, p99 %s ms (%s)\n' "$R_RPS" "$(ms "$R_P99")" \
+    "$(grep -o '[0-9]* samples' "$TMP/perf-record.log" | head -1)"
   {
-    echo "# self time by symbol (perf report --no-children --sort dso,symbol)"
-    perf report -i "$PERF_DATA" --no-children --sort dso,symbol --stdio -g none --percent-limit 0.3 2>/dev/null |
-      grep -v '^$'
+    echo "# tollgate under wrk -t$THREADS -c64 -d${DURATION}s, plain upstream; perf record -F 999 --call-graph dwarf"
     echo
-    echo "# inclusive time (perf report --children --sort symbol), top entries"
-    perf report -i "$PERF_DATA" --children --sort symbol --stdio -g none --percent-limit 2 2>/dev/null |
-      grep -v '^$'
+    echo "## time by object (perf report --sort dso)"
+    perf report -i "$PERF_DATA" --no-children --sort dso --stdio -g none 2>/dev/null | tidy
+    echo
+    echo "## self time by symbol, >= 0.3 % (perf report --no-children --sort dso,symbol)"
+    perf report -i "$PERF_DATA" --no-children --sort dso,symbol --stdio -g none --percent-limit 0.3 2>/dev/null | tidy
+    echo
+    echo "## inclusive time of tollgate's own functions, >= 0.5 % (perf report --children, tollgate:: symbols)"
+    perf report -i "$PERF_DATA" --children --sort symbol --stdio -g none --percent-limit 0.5 2>/dev/null | tidy |
+      grep 'tollgate::'
   } >"$PROFILE_OUT"
+
+  # System calls per request, tollgate against the nginx proxy under the same
+  # load: perf stat counts every syscall tracepoint, enabled (through its
+  # control fifo, acknowledged) only while one wrk run is on.
+  # A uprobe on libc's malloc counts allocations the same way (removed on exit).
+  LIBC=$(awk '$6 ~ /\/libc\.so/ {print $6; exit}' "/proc/$pid/maps")
+  malloc_event=()
+  if perf probe -q -x "$LIBC" -a 'tgbench:malloc=malloc' >/dev/null 2>&1; then
+    PROBES_ADDED=1
+    malloc_event=(-e tgbench:malloc)
+  fi
+  for t in nginx tollgate; do
+    mkfifo "$TMP/perf-ctl-$t" "$TMP/perf-ack-$t"
+    perf stat -D -1 --control "fifo:$TMP/perf-ctl-$t,$TMP/perf-ack-$t" -e 'syscalls:sys_enter_*' "${malloc_event[@]}" \
+      -p "$(pids_of $t | xargs | tr ' ' ',')" -o "$TMP/syscalls-$t.txt" >/dev/null 2>&1 &
+    perf_pid=$!
+    exec {ctl}>"$TMP/perf-ctl-$t" {ack}<"$TMP/perf-ack-$t"
+    echo enable >&"$ctl"; read -r -t 30 _ <&"$ack"
+    run_wrk "$(url_of $t plain)" 64 "$DURATION" "$(pids_of $t)"
+    echo disable >&"$ctl"; read -r -t 30 _ <&"$ack"
+    kill -INT "$perf_pid"; wait "$perf_pid" || true
+    exec {ctl}>&- {ack}<&-
+    awk '$2 ~ /^syscalls:sys_enter_/ {gsub(/,/, "", $1); sub(/syscalls:sys_enter_/, "", $2); if ($1 + 0 > 0) print $2, $1}' \
+      "$TMP/syscalls-$t.txt" | sort >"$TMP/syscalls-$t.counts"
+    MALLOCS[$t]=$(awk '$2 == "tgbench:malloc" {gsub(/,/, "", $1); print $1 + 0}' "$TMP/syscalls-$t.txt")
+    TRACE_REQ[$t]=$R_REQ
+  done
+  {
+    echo
+    echo "## system calls per request (perf stat on every syscalls:sys_enter_* tracepoint during one ${DURATION}s wrk run each)"
+    printf '%-20s %10s %10s\n' syscall nginx tollgate
+    join -a1 -a2 -e0 -o '0,1.2,2.2' "$TMP/syscalls-nginx.counts" "$TMP/syscalls-tollgate.counts" |
+      awk -v rn="${TRACE_REQ[nginx]}" -v rt="${TRACE_REQ[tollgate]}" '
+        {n = $2 / rn; t = $3 / rt; tn += n; tt += t; if (n >= 0.005 || t >= 0.005) printf "%-20s %10.3f %10.3f\n", $1, n, t}
+        END {printf "%-20s %10.3f %10.3f\n", "total", tn, tt}' | sort -k3 -gr
+    if [[ -n ${MALLOCS[tollgate]:-} ]]; then
+      echo
+      echo "## malloc calls per request (a uprobe on libc's malloc, same runs)"
+      printf '%-20s %10s %10s\n' "" nginx tollgate
+      printf '%-20s %10s %10s\n' malloc "$(div "${MALLOCS[nginx]:-0}" "${TRACE_REQ[nginx]}" %.2f)" \
+        "$(div "${MALLOCS[tollgate]}" "${TRACE_REQ[tollgate]}" %.2f)"
+    fi
+  } >>"$PROFILE_OUT"
   echo "   full report: bench/results/$(basename "$PROFILE_OUT")"
+  echo "   time by object:"
+  sed -n '/^## time by object/,/^$/p' "$PROFILE_OUT" | sed '1d;$d' | head -8 | sed 's/^/   /'
   echo "   top self-time symbols:"
-  grep -E '^ +[0-9]' "$PROFILE_OUT" | head -25 | sed 's/^/   /'
+  sed -n '/^## self time/,/^$/p' "$PROFILE_OUT" | sed '1d;$d' | head -25 | cut -c1-150 | sed 's/^/   /'
+  echo "   system calls per request:"
+  sed -n '/^## system calls/,/^$/p' "$PROFILE_OUT" | sed '1d' | grep -v '^$' | head -16 | sed 's/^/   /'
+  sed -n '/^## malloc calls/,$p' "$PROFILE_OUT" | sed '1d' | sed 's/^/   /'
   echo
 fi
 
