@@ -79,7 +79,8 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$BENCH/results"
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
-RESULT=$BENCH/results/$STAMP$( ((QUICK)) && echo -quick).txt
+SUFFIX=""; ((QUICK)) && SUFFIX=-quick
+RESULT=$BENCH/results/$STAMP$SUFFIX.txt
 exec > >(tee "$RESULT") 2>&1
 
 # ---------------------------------------------------------------- helpers
