@@ -638,7 +638,23 @@ if ((PROFILE)); then
     echo "## inclusive time of tollgate's own functions, >= 0.5 % (perf report --children, tollgate:: symbols)"
     perf report -i "$PERF_DATA" --children --sort symbol --stdio -g none --percent-limit 0.5 2>/dev/null | tidy |
       grep 'tollgate::'
+    echo
+    echo "## share of tollgate's samples with a frame in … (perf script; a sample counts once per line)"
+    perf script -i "$PERF_DATA" -F ip,sym 2>/dev/null | awk -v RS= '
+      BEGIN {
+        n = split("tollgate::metering::|tollgate::ops::log|tollgate::relay::forward|tollgate::crypto::random|" \
+                  "tollgate::auth::|tollgate::crypto::sha256|tollgate::upstream::|expand_url|parse_url|" \
+                  "tollgate::http::Router", pat, "|")
+      }
+      {
+        total++
+        for (i = 1; i <= n; i++) if (index($0, pat[i])) hit[i]++
+      }
+      END {if (total) for (i = 1; i <= n; i++) printf "%7.2f%%  %s\n", 100 * hit[i] / total, pat[i]}'
   } >"$PROFILE_OUT"
+  METERING_SHARE=$(awk '$2 == "tollgate::metering::" {print $1}' "$PROFILE_OUT")
+  SUMMARY+=("$(printf 'metering share of tollgate CPU       %6s   (perf samples with a tollgate::metering:: frame)' "$METERING_SHARE")")
+  PASS+=("$(awk -v c="${METERING_SHARE%\%}" 'BEGIN {print (c == "") ? "info" : (c + 0 < 3) ? "PASS" : "FAIL"}')")
 
   # System calls per request, tollgate against the nginx proxy under the same
   # load: perf stat counts every syscall tracepoint, enabled (through its
@@ -687,6 +703,8 @@ if ((PROFILE)); then
   sed -n '/^## time by object/,/^$/p' "$PROFILE_OUT" | sed '1d;$d' | head -8 | sed 's/^/   /'
   echo "   top self-time symbols:"
   sed -n '/^## self time/,/^$/p' "$PROFILE_OUT" | sed '1d;$d' | head -25 | cut -c1-150 | sed 's/^/   /'
+  echo "   share of samples with a frame in:"
+  sed -n "/^## share of tollgate/,/^\$/p" "$PROFILE_OUT" | sed '1d' | grep -v '^$' | sed 's/^/   /'
   echo "   system calls per request:"
   sed -n '/^## system calls/,/^$/p' "$PROFILE_OUT" | sed '1d' | grep -v '^$' | head -16 | sed 's/^/   /'
   sed -n '/^## malloc calls/,$p' "$PROFILE_OUT" | sed '1d' | sed 's/^/   /'
