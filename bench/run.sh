@@ -4,7 +4,8 @@
 #
 #   bench/run.sh [--quick] [--profile] [--sections LIST] [--bin PATH]
 #
-#   --quick      2 s per wrk run instead of 10 s (the matrix still runs 3 times)
+#   --quick      2 s per wrk run instead of 10 s (the matrix still runs 3 times);
+#                the full run takes about 20 minutes on 2 cores
 #   --profile    also `perf record` tollgate under the 64-connection plain case
 #   --sections   comma list out of matrix,metering,redis,idle,stream,storm
 #                (default: all of them)
@@ -27,7 +28,7 @@ while (($#)); do
     --profile) PROFILE=1 ;;
     --sections) SECTIONS=$2; shift ;;
     --bin) BIN=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
