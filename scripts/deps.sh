@@ -17,6 +17,14 @@ if [[ "${1:-}" == "--test" ]]; then
   PACKAGES+=(chromium)
 fi
 
+# Only for bench/run.sh: the load generator, the nginx it is compared with, and
+# perf for --profile. Debian's nginx package would start a system nginx; the
+# bench never uses it (it runs its own nginx processes with their own config in
+# a temp dir), so the service is stopped and disabled again when this installed it.
+if [[ "${1:-}" == "--bench" ]]; then
+  PACKAGES+=(nginx wrk jq linux-perf)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,6 +35,13 @@ if ((${#missing[@]})); then
   echo "deps: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" nginx "* ]]; then
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+      $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+    elif [[ -x /etc/init.d/nginx ]]; then
+      $SUDO /etc/init.d/nginx stop >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 # Test peers (oidc-provider and friends) come from npm, pinned by the lock
