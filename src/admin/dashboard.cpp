@@ -63,21 +63,6 @@ class Sessions {
   std::string key_;
 };
 
-std::optional<std::string_view> cookie_value(const http::Exchange& ex, std::string_view name) {
-  auto header = ex.request()[bhttp::field::cookie];
-  std::string_view rest(header.data(), header.size());
-  while (!rest.empty()) {
-    auto semi = rest.find(';');
-    auto pair = rest.substr(0, semi);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    auto eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
-    if (semi == std::string_view::npos) break;
-    rest.remove_prefix(semi + 1);
-  }
-  return std::nullopt;
-}
-
 bool secure_origin(const http::Exchange& ex) { return ex.config().server.public_url.starts_with("https://"); }
 
 std::string session_cookie(const http::Exchange& ex, std::string_view value, std::int64_t max_age) {
@@ -239,7 +224,7 @@ void add_dashboard_routes(http::Router& router, DashboardOptions options) {
   auto sessions = std::make_shared<Sessions>(options.admin_key);
   auto* authenticator = &options.auth;
   auto signed_in = [sessions](const http::Exchange& ex) {
-    auto c = cookie_value(ex, kCookie);
+    auto c = ex.cookie(kCookie);
     return c && sessions->valid(*c);
   };
 

@@ -79,23 +79,8 @@ awaitable<void> error_page(http::Exchange& ex, Code code, std::string_view messa
 
 std::string cookie_name(const store::SetupSession& s) { return "tollgate_connect_" + s.id.substr(4); }
 
-std::optional<std::string> cookie_value(http::Exchange& ex, std::string_view name) {
-  auto header = ex.request()[bhttp::field::cookie];
-  std::string_view rest(header.data(), header.size());
-  while (!rest.empty()) {
-    auto semi = rest.find(';');
-    auto pair = rest.substr(0, semi);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    auto eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
-    if (semi == std::string_view::npos) break;
-    rest.remove_prefix(semi + 1);
-  }
-  return std::nullopt;
-}
-
 bool browser_matches(http::Exchange& ex, const store::SetupSession& s) {
-  auto cookie = cookie_value(ex, cookie_name(s));
+  auto cookie = ex.cookie(cookie_name(s));
   return cookie && !s.browser_hash.empty() && crypto::key_matches(*cookie, s.browser_hash);
 }
 

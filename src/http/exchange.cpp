@@ -77,6 +77,21 @@ std::string_view Exchange::param(std::string_view name) const noexcept {
   return {};
 }
 
+std::optional<std::string_view> Exchange::cookie(std::string_view name) const {
+  auto header = request()[http::field::cookie];
+  std::string_view rest(header.data(), header.size());
+  while (!rest.empty()) {
+    auto semi = rest.find(';');
+    auto pair = rest.substr(0, semi);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+    if (semi == std::string_view::npos) break;
+    rest.remove_prefix(semi + 1);
+  }
+  return std::nullopt;
+}
+
 bool Exchange::body_done() const noexcept { return !has_body_ || body_read_; }
 
 asio::awaitable<std::optional<std::string>> Exchange::read_body() {

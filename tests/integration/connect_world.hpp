@@ -88,6 +88,16 @@ struct World {
   }
 };
 
+// Whether the authorization server still takes `token` (RFC 7662 introspection
+// at `target` on `port`, as the managed client): how a test API checks tokens.
+inline bool token_active(std::uint16_t port, const std::string& target, const std::string& token) {
+  const auto& c = OidcPeer::managed_client();
+  auto answer = http_request(port, "POST", target, {{"Content-Type", "application/x-www-form-urlencoded"}},
+                             "token=" + form_encode(token) + "&client_id=" + form_encode(c.id) +
+                                 "&client_secret=" + form_encode(c.secret));
+  return answer.status == 200 && answer.body.find("\"active\":true") != std::string::npos;
+}
+
 // Connects `provider` through the whole browser flow; the auth config id.
 inline std::string connect_account(World& w, const std::string& provider) {
   auto created = w.session("{\"provider\":\"" + provider + "\",\"redirect_url\":\"http://127.0.0.1:9/done\"}");

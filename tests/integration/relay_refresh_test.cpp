@@ -38,11 +38,7 @@ class ResourceServer {
   }
 
   static bool introspect(std::uint16_t port, const std::string& target, const std::string& token) {
-    const auto& c = OidcPeer::managed_client();
-    auto answer = http_request(port, "POST", target, {{"Content-Type", "application/x-www-form-urlencoded"}},
-                               "token=" + form_encode(token) + "&client_id=" + form_encode(c.id) +
-                                   "&client_secret=" + form_encode(c.secret));
-    return answer.status == 200 && answer.body.find("\"active\":true") != std::string::npos;
+    return token_active(port, target, token);
   }
 
   struct Seen {

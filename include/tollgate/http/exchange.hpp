@@ -74,6 +74,9 @@ class Exchange {
   bool keep_alive() const noexcept { return keep_alive_; }
   void close_after_response() noexcept { keep_alive_ = false; }
 
+  // The value of cookie `name` in the request's Cookie header, if sent.
+  std::optional<std::string_view> cookie(std::string_view name) const;
+
   // The client's IP address (read once per connection), "" when unknown.
   std::string_view remote_address() const noexcept { return remote_address_; }
   void set_remote_address(std::string_view address) noexcept { remote_address_ = address; }
