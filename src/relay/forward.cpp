@@ -16,7 +16,6 @@
 #include <boost/beast/http/read.hpp>
 
 #include "tollgate/http/field_syntax.hpp"
-#include "tollgate/http/field_syntax.hpp"
 #include "tollgate/http/head_check.hpp"
 #include "tollgate/ops/instruments.hpp"
 #include "tollgate/relay/message.hpp"
@@ -61,24 +60,29 @@ struct Failure {
 // 64 KiB read buffers, reused per worker thread: a relayed call costs no
 // allocation (and no zeroing) of its buffers in the steady state. Calls on one
 // worker interleave, so each takes its own buffer from the thread's free list.
+// A buffer is taken on first use only: a call without a request body never
+// takes the client → upstream one, nor a response without a body the other.
 class ScratchBuffer {
  public:
-  ScratchBuffer() {
-    auto& spare = free_list();
-    if (spare.empty()) {
-      data_.reset(new char[kChunk]);  // default-initialized: not zeroed
-    } else {
-      data_ = std::move(spare.back());
-      spare.pop_back();
-    }
-  }
+  ScratchBuffer() = default;
   ~ScratchBuffer() {
     auto& spare = free_list();
-    if (data_ && spare.size() < 256) spare.push_back(std::move(data_));
+    if (data_ && spare.size() < 1024) spare.push_back(std::move(data_));
   }
   ScratchBuffer(const ScratchBuffer&) = delete;
   ScratchBuffer& operator=(const ScratchBuffer&) = delete;
-  char* get() const noexcept { return data_.get(); }
+  char* get() {
+    if (!data_) {
+      auto& spare = free_list();
+      if (spare.empty()) {
+        data_.reset(new char[kChunk]);  // default-initialized: not zeroed
+      } else {
+        data_ = std::move(spare.back());
+        spare.pop_back();
+      }
+    }
+    return data_.get();
+  }
 
  private:
   static std::vector<std::unique_ptr<char[]>>& free_list() {
@@ -439,22 +443,87 @@ class Relay {
     if (refreshed_) out.append("Tollgate-Refreshed: true\r\n");
     out.append("\r\n");
 
+    // The body bytes that arrived with the head go out in the same write as the
+    // client's head: one send (and one wake-up of the client) per small response
+    // instead of two. A framing error among them is handled after that write,
+    // like one in a later piece.
+    std::size_t first = 0;
+    error_code first_ec;
+    if (!parser->is_done() && buffer.size() != 0) {
+      auto& piece = parser->get().body();
+      piece.data = out_.get();
+      piece.size = kChunk;
+      while (buffer.size() != 0 && !parser->is_done()) {
+        const std::size_t used = parser->put(buffer.data(), first_ec);
+        buffer.consume(used);
+        // need_more: the rest of a chunk (or its size line) is not here yet.
+        if (first_ec == bhttp::error::need_buffer || first_ec == bhttp::error::need_more) first_ec = {};
+        if (first_ec || used == 0 || piece.size == 0) break;
+      }
+      first = kChunk - piece.size;
+    }
+    // A small body (one that fits the buffer) is waited for before the head goes
+    // out, as nginx's proxy_buffering does, so the client gets the whole answer
+    // in one write (a TLS upstream often sends the head and the body in separate
+    // records). A stall or a break here ends like one in a later piece: the head,
+    // what came of the body, then a reset.
+    if (!first_ec && !parser->is_done() && !parser->chunked()) {
+      auto& piece = parser->get().body();
+      if (first == 0) {
+        piece.data = out_.get();
+        piece.size = kChunk;
+      }
+      auto remaining = parser->content_length_remaining();
+      while (remaining && *remaining <= piece.size && !parser->is_done()) {
+        transport.expires_after(timeouts.idle);
+        auto [ec, ignored] = co_await bhttp::async_read_some(up, buffer, *parser, kNoThrow);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec == asio::ssl::error::stream_truncated && parser->need_eof()) parser->put_eof(ec);
+        if (ec) {
+          first_ec = ec;
+          break;
+        }
+        remaining = parser->content_length_remaining();
+      }
+      first = kChunk - piece.size;
+    }
+    std::array<char, 24> first_size{};
+    std::size_t first_size_len = 0;
+    if (chunked_down && first != 0)
+      first_size_len = static_cast<std::size_t>(std::snprintf(first_size.data(), first_size.size(), "%zx\r\n", first));
+    const bool first_is_last = chunked_down && !first_ec && parser->is_done();
+    std::array<asio::const_buffer, 5> pieces{
+        asio::buffer(out), asio::buffer(first_size.data(), first_size_len), asio::buffer(first ? out_.get() : nullptr, first),
+        asio::buffer("\r\n", chunked_down && first ? 2 : 0), asio::buffer("0\r\n\r\n", first_is_last ? 5 : 0)};
+
     // Counted before the client sees the head: a crash after this over-counts
     // one answered call at most, never under-counts (SPEC §6).
     record(status);
     const auto client_idle = cfg_->server.timeouts.idle;
     ex_.stream().expires_after(client_idle);
-    auto [hec, hn] = co_await asio::async_write(ex_.stream(), asio::buffer(out), kNoThrow);
+    auto [hec, written] = co_await asio::async_write(ex_.stream(), pieces, kNoThrow);
     head_sent_ = true;
+    const std::size_t hn = std::min(written, out.size());
+    std::uint64_t bytes_out = written - hn;  // body bytes written to the client, framing included
     ex_.mark_responded(status, hn);
     if (!client_keep) ex_.close_after_response();
     ex_.body_streamed(body_bytes_, body_done_);
     result_.request_bytes = body_bytes_;
+    result_.response_bytes += first;
     if (hec) {
       client_gone_ = true;
+      ex_.mark_responded(status, bytes_out);
+      ex_.close_after_response();
       co_return std::nullopt;
     }
-    std::uint64_t bytes_out = 0;  // body bytes written to the client, framing included
+    if (first_ec) {
+      ex_.mark_responded(status, bytes_out);
+      co_return upstream_failure(Code::upstream_unreachable,
+                                 first_ec == beast::error::timeout
+                                     ? "the response body stalled for " + duration_text(timeouts.idle)
+                                     : "the response body broke off: " + first_ec.message(),
+                                 false, false);
+    }
 
     // The body, one buffer at a time: memory stays flat however long it is.
     while (!parser->is_done()) {
@@ -498,7 +567,7 @@ class Relay {
                                    false, false);
       }
     }
-    if (chunked_down) {
+    if (chunked_down && !first_is_last) {
       auto [e, w] = co_await asio::async_write(ex_.stream(), asio::buffer("0\r\n\r\n", 5), kNoThrow);
       bytes_out += w;
       if (e) {
