@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libhiredis-dev libsqlite3-dev libyaml-cpp-dev doctest-dev
+  libssl-dev libhiredis-dev libsqlite3-dev libyaml-cpp-dev doctest-dev libjemalloc-dev
   redis-server redis-sentinel sqlite3 curl ca-certificates openssl
 )
 

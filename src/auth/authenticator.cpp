@@ -77,9 +77,11 @@ void Authenticator::expire_all() { cache_->expire_all(); }
 
 boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view header) {
   static constexpr std::string_view kBearer = "Bearer ";
-  const errors::Error denied{Code::unauthenticated,
-                             "a valid API key is required: send Authorization: Bearer <key>"};
-  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) co_return denied;
+  // Made only when a key is refused: a known key's call builds no message.
+  const auto denied = [] {
+    return errors::Error{Code::unauthenticated, "a valid API key is required: send Authorization: Bearer <key>"};
+  };
+  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) co_return denied();
   auto key = header.substr(kBearer.size());
   // Hashing first makes both comparisons constant-time in the key's contents.
   auto hash = crypto::hash_key(key);
@@ -89,7 +91,7 @@ boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view 
   if (!found) {
     if (found.is(store::Errc::not_found)) {
       cache_->drop(hash);
-      co_return denied;
+      co_return denied();
     }
     // The store is down: a key known to be valid keeps working.
     if (auto stale = cache_->find(hash, true)) co_return *stale;
@@ -97,7 +99,7 @@ boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view 
   }
   if (found->revoked_at) {
     cache_->drop(hash);
-    co_return denied;
+    co_return denied();
   }
   Principal who{Principal::Kind::tenant, found->tenant_id, found->id};
   cache_->put(hash, who);

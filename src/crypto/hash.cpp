@@ -18,10 +18,21 @@ constexpr std::size_t kDigestBytes = 32;
 using Digest = std::array<unsigned char, kDigestBytes>;
 
 // Fills `out` without allocating, so key_matches can stay noexcept.
+// The tenant key of every proxied call is hashed here. EVP_Digest with
+// EVP_sha256() looks the algorithm up in the provider store (under a lock) and
+// makes a context each time; fetched once and with a context per thread, a
+// digest costs the hashing alone.
 bool sha256_into(std::string_view data, Digest& out) noexcept {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct Context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Context context;
   unsigned int len = 0;
-  return EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) == 1 &&
-         len == kDigestBytes;
+  EVP_MD_CTX* ctx = context.ctx;
+  return md && ctx && EVP_DigestInit_ex2(ctx, md, nullptr) == 1 && EVP_DigestUpdate(ctx, data.data(), data.size()) == 1 &&
+         EVP_DigestFinal_ex(ctx, out.data(), &len) == 1 && len == kDigestBytes;
 }
 
 void hex_into(const Digest& digest, std::array<char, 2 * kDigestBytes>& out) noexcept {
@@ -40,7 +51,13 @@ std::string sha256(std::string_view data) {
   return {reinterpret_cast<const char*>(digest.data()), digest.size()};
 }
 
-std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data)); }
+std::string sha256_hex(std::string_view data) {
+  Digest digest;
+  if (!sha256_into(data, digest)) throw std::runtime_error("SHA-256 failed");
+  std::array<char, 2 * kDigestBytes> hex;
+  hex_into(digest, hex);
+  return std::string(hex.data(), hex.size());
+}
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   // HMAC() takes the key length as int; keys longer than that are not keys.

@@ -58,6 +58,21 @@ struct Worker {
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::thread thread;
+  // The config snapshot this worker's requests take, behind a control block of
+  // the worker's own: copying it per request touches no cache line that the
+  // other workers write (the shared snapshot's count would bounce between cores).
+  std::shared_ptr<const config::Config> config;
+  std::uint64_t config_generation = ~std::uint64_t{0};
+
+  std::shared_ptr<const config::Config> snapshot(const config::LiveConfig& live) {
+    const auto generation = live.generation();
+    if (generation != config_generation) {
+      auto holder = std::make_shared<std::shared_ptr<const config::Config>>(live.get());
+      config = std::shared_ptr<const config::Config>(holder, holder->get());
+      config_generation = generation;
+    }
+    return config;
+  }
 };
 
 tcp::endpoint resolve_listen(const config::Listen& listen, std::uint16_t port) {
@@ -253,7 +268,7 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   bool first = true;
   bool linger = false;
   for (;;) {
-    auto cfg = config->get();
+    auto cfg = w.snapshot(*config);
     const auto& limits = cfg->server.limits;
     const auto& timeouts = cfg->server.timeouts;
 

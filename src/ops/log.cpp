@@ -8,7 +8,11 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <charconv>
+#include <climits>
+#include <cstring>
 #include <mutex>
+#include <shared_mutex>
 
 #include "tollgate/errors/error.hpp"
 
@@ -17,7 +21,7 @@ namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::info)};
 std::atomic<int> g_format{static_cast<int>(Format::json)};
-std::mutex g_write_mutex;
+std::shared_mutex g_write_mutex;
 
 std::string_view level_name(Level l) {
   switch (l) {
@@ -34,9 +38,16 @@ void append_number(std::string& out, double v) {
     out += "null";
     return;
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  out += buf;
+  std::array<char, 64> buf;  // "%.3f" without printf's locale and varargs machinery
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed, 3);
+  if (ec == std::errc()) out.append(buf.data(), end);
+  else out += "null";
+}
+
+void append_integer(std::string& out, std::int64_t v) {
+  std::array<char, 24> buf;
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  out.append(buf.data(), end);
 }
 
 // Text values with spaces, quotes or '=' are quoted so the line stays parseable.
@@ -46,18 +57,10 @@ void append_text_value(std::string& out, std::string_view v) {
   else out += errors::json_quote(v);
 }
 
-}  // namespace
+constexpr std::size_t kTimestampBytes = 24;  // 2026-11-22T01:02:03.456Z
 
-void configure_logging(Level level, Format format) {
-  g_level.store(static_cast<int>(level), std::memory_order_relaxed);
-  g_format.store(static_cast<int>(format), std::memory_order_relaxed);
-}
-
-bool log_enabled(Level level) noexcept {
-  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
-}
-
-std::string now_rfc3339() {
+// The RFC 3339 time, written into `out` (kTimestampBytes).
+void write_timestamp(char* out) {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -71,18 +74,15 @@ std::string now_rfc3339() {
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     cached_secs = secs;
   }
-  std::string out(cached.data());
-  out.push_back(static_cast<char>('0' + ms / 100));
-  out.push_back(static_cast<char>('0' + ms / 10 % 10));
-  out.push_back(static_cast<char>('0' + ms % 10));
-  out.push_back('Z');
-  return out;
+  std::memcpy(out, cached.data(), 20);
+  out[20] = static_cast<char>('0' + ms / 100);
+  out[21] = static_cast<char>('0' + ms / 10 % 10);
+  out[22] = static_cast<char>('0' + ms % 10);
+  out[23] = 'Z';
 }
 
-std::string format_line(Format format, Level level, std::string_view message,
-                        std::initializer_list<Field> fields, std::string_view timestamp) {
-  std::string out;
-  out.reserve(256 + fields.size() * 32);
+void append_line(std::string& out, Format format, Level level, std::string_view message,
+                 std::initializer_list<Field> fields, std::string_view timestamp) {
   if (format == Format::json) {
     out += "{\"ts\":\"";
     out += timestamp;
@@ -100,7 +100,7 @@ std::string format_line(Format format, Level level, std::string_view message,
             if constexpr (std::is_same_v<T, std::string_view>) errors::append_json_quoted(out, v);
             else if constexpr (std::is_same_v<T, bool>) out += v ? "true" : "false";
             else if constexpr (std::is_same_v<T, double>) append_number(out, v);
-            else out += std::to_string(v);
+            else append_integer(out, v);
           },
           f.value);
     }
@@ -121,21 +121,57 @@ std::string format_line(Format format, Level level, std::string_view message,
             if constexpr (std::is_same_v<T, std::string_view>) append_text_value(out, v);
             else if constexpr (std::is_same_v<T, bool>) out += v ? "true" : "false";
             else if constexpr (std::is_same_v<T, double>) append_number(out, v);
-            else out += std::to_string(v);
+            else append_integer(out, v);
           },
           f.value);
     }
     out += '\n';
   }
+}
+
+}  // namespace
+
+void configure_logging(Level level, Format format) {
+  g_level.store(static_cast<int>(level), std::memory_order_relaxed);
+  g_format.store(static_cast<int>(format), std::memory_order_relaxed);
+}
+
+bool log_enabled(Level level) noexcept {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
+std::string now_rfc3339() {
+  std::array<char, kTimestampBytes> ts;
+  write_timestamp(ts.data());
+  return std::string(ts.data(), ts.size());
+}
+
+std::string format_line(Format format, Level level, std::string_view message,
+                        std::initializer_list<Field> fields, std::string_view timestamp) {
+  std::string out;
+  out.reserve(256 + fields.size() * 32);
+  append_line(out, format, level, message, fields, timestamp);
   return out;
 }
 
 void log(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (!log_enabled(level)) return;
-  auto line = format_line(static_cast<Format>(g_format.load(std::memory_order_relaxed)), level, message, fields,
-                          now_rfc3339());
-  // One write per line keeps lines whole when several workers log at once.
-  std::lock_guard lock(g_write_mutex);
+  // One line per request on the hot path: built in a buffer the thread keeps,
+  // so a line costs no allocation once the buffer has grown.
+  thread_local std::string line;
+  line.clear();
+  std::array<char, kTimestampBytes> ts;
+  write_timestamp(ts.data());
+  append_line(line, static_cast<Format>(g_format.load(std::memory_order_relaxed)), level, message, fields,
+              std::string_view(ts.data(), ts.size()));
+  // One write per line keeps lines whole when several workers log at once: the
+  // kernel does not interleave writes of up to PIPE_BUF bytes to a pipe, nor
+  // writes to a file. Those take the lock shared (workers do not wait on each
+  // other's write); a longer line takes it alone.
+  std::shared_lock<std::shared_mutex> shared;
+  std::unique_lock<std::shared_mutex> alone;
+  if (line.size() <= PIPE_BUF) shared = std::shared_lock(g_write_mutex);
+  else alone = std::unique_lock(g_write_mutex);
   const char* p = line.data();
   std::size_t left = line.size();
   while (left > 0) {
@@ -144,6 +180,7 @@ void log(Level level, std::string_view message, std::initializer_list<Field> fie
     p += n;
     left -= static_cast<std::size_t>(n);
   }
+  if (line.capacity() > 64 * 1024) std::string().swap(line);  // one huge line does not stay resident
 }
 
 }  // namespace tollgate::ops

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 #include <boost/asio/this_coro.hpp>
 
@@ -63,6 +64,28 @@ std::optional<errors::Error> apply_credential(OutgoingRequest& out, const config
   return std::nullopt;
 }
 
+// A base_url without placeholders expands to itself on every call: parsed once
+// per worker thread, then copied from here. Keyed by the text, so a reload that
+// changes it misses; bounded, so templates cannot grow it without end.
+using BaseCache = std::unordered_map<std::string, upstream::Url>;
+BaseCache& base_cache() {
+  thread_local BaseCache cache;
+  return cache;
+}
+
+const upstream::Url* known_base(const std::string& tmpl) {
+  auto& cache = base_cache();
+  auto it = cache.find(tmpl);
+  return it == cache.end() ? nullptr : &it->second;
+}
+
+void remember_base(const std::string& tmpl, const upstream::Url& url) {
+  if (tmpl.find('{') != std::string::npos) return;
+  auto& cache = base_cache();
+  if (cache.size() >= 256) cache.clear();
+  cache.emplace(tmpl, url);
+}
+
 awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   const auto started = Clock::now();
   const auto cfg = ex.config_snapshot();
@@ -82,18 +105,23 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   const auto connection_params = identity->connection ? identity->connection : nullptr;
   const auto& params = connection_params ? connection_params->record.connection_params : kNoParams;
 
-  auto base = oauth::expand_url(p.api.base_url, params, p);
-  if (auto* e = std::get_if<errors::Error>(&base)) {
-    co_await ex.respond_error(e->code, e->message);
-    co_return;
-  }
-  auto parsed = upstream::parse_url(std::get<std::string>(base));
-  if (auto* e = std::get_if<upstream::Error>(&parsed)) {
-    co_await ex.respond_error(Code::internal, "the provider's api.base_url is not usable: " + e->message);
-    co_return;
-  }
   OutgoingRequest out;
-  out.url = std::move(std::get<upstream::Url>(parsed));
+  if (const auto* known = known_base(p.api.base_url)) {
+    out.url = *known;
+  } else {
+    auto base = oauth::expand_url(p.api.base_url, params, p);
+    if (auto* e = std::get_if<errors::Error>(&base)) {
+      co_await ex.respond_error(e->code, e->message);
+      co_return;
+    }
+    auto parsed = upstream::parse_url(std::get<std::string>(base));
+    if (auto* e = std::get_if<upstream::Error>(&parsed)) {
+      co_await ex.respond_error(Code::internal, "the provider's api.base_url is not usable: " + e->message);
+      co_return;
+    }
+    out.url = std::move(std::get<upstream::Url>(parsed));
+    remember_base(p.api.base_url, out.url);
+  }
   out.base_target = upstream_target(out.url.target.substr(0, out.url.target.find('?')), rest);
   out.method = std::string(ex.method());
 

@@ -186,7 +186,7 @@ TEST_CASE("deploy: the Dockerfile builds on Debian 12 in two stages and runs as 
   for (auto [lib, package] : std::vector<std::pair<std::string, std::string>>{
            {"libboost_json.so.1.81.0", "libboost-json1.81.0"}, {"libboost_url.so.1.81.0", "libboost-url1.81.0"},
            {"libhiredis.so.0.14", "libhiredis0.14"}, {"libsqlite3.so.0", "libsqlite3-0"},
-           {"libyaml-cpp.so.0.7", "libyaml-cpp0.7"}, {"libssl.so.3", "libssl3"}}) {
+           {"libyaml-cpp.so.0.7", "libyaml-cpp0.7"}, {"libssl.so.3", "libssl3"}, {"libjemalloc.so.2", "libjemalloc2"}}) {
     if (ldd.out.find(lib) != std::string::npos) CHECK_MESSAGE(runs[0].find(package) != std::string::npos, package);
   }
 
