@@ -60,7 +60,12 @@ void append_json_quoted(std::string& out, std::string_view text) {
   out.reserve(out.size() + text.size() + 2);
   out.push_back('"');
   // Runs that need no escaping (nearly all of a log line) are appended whole.
-  auto plain = [](unsigned char c) { return c >= 0x20 && c != 0x7f && c != '"' && c != '\\'; };
+  static constexpr auto kPlain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x100; ++c) t[c] = c != 0x7f && c != '"' && c != '\\';
+    return t;
+  }();
+  auto plain = [](unsigned char c) { return kPlain[c]; };
   std::size_t i = 0;
   while (i < text.size()) {
     std::size_t run = i;

@@ -38,6 +38,11 @@ void Router::add(std::string method, std::string_view pattern, Handler handler) 
       route.segments.push_back({std::string(p), Segment::Kind::literal});
     }
   }
+  route.literal_prefix = "/";
+  for (std::size_t i = 0; i < route.segments.size() && route.segments[i].kind == Segment::Kind::literal; ++i) {
+    route.literal_prefix += route.segments[i].text;
+    if (i + 1 < route.segments.size()) route.literal_prefix += '/';
+  }
   routes_.push_back(std::move(route));
 }
 
@@ -79,7 +84,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
   Match m;
   Params params;
   for (const auto& route : routes_) {
-    if (!match_route(route, path, params)) continue;
+    if (!path.starts_with(route.literal_prefix) || !match_route(route, path, params)) continue;
     if (route.method == "*" || route.method == method) {
       m.kind = Match::Kind::found;
       m.handler = &route.handler;

@@ -155,6 +155,7 @@ class Relay {
         co_return result_;
       }
       auto& lease = std::get<upstream::Lease>(leased);
+      lease_ = &lease;
       auto& transport = upstream::tcp_layer(lease.stream());
       auto attempted = std::visit([&](auto& s) { return exchange(s, transport); }, lease.stream());
       auto failure = co_await std::move(attempted);
@@ -318,6 +319,7 @@ class Relay {
     // and stopped reading is still heard after a failed write.
     beast::flat_buffer buffer;
     std::optional<ResponseParser> parser;
+    std::string_view final_head;  // the final response's raw head, at the front of `buffer`
     bool any_byte = false;
     for (;;) {
       std::size_t head_end = std::string_view::npos;
@@ -354,19 +356,31 @@ class Relay {
       std::string_view head(static_cast<const char*>(buffer.data().data()), head_end);
       if (auto problem = check_response_head(head))
         co_return upstream_failure(Code::upstream_unreachable, "broken response framing: " + *problem, false, false);
+      // Beast gets the status line and the fields that frame the body (it knows
+      // where the message ends and decodes chunks); the client's head is built
+      // from the raw fields below, so the rest are not parsed and stored twice.
+      std::string framing_head(head.substr(0, head.find("\r\n") + 2));
+      for_each_field(head, [&](std::string_view name, std::string_view value) {
+        if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection"))
+          framing_head.append(name).append(": ").append(value).append("\r\n");
+      });
+      framing_head.append("\r\n");
       parser.emplace();
       parser->header_limit(static_cast<std::uint32_t>(kMaxResponseHead + 4));
       parser->body_limit(boost::none);
       parser->eager(false);
       if (head_method_) parser->skip(true);
       error_code pec;
-      parser->put(asio::buffer(head.data(), head.size()), pec);
+      parser->put(asio::buffer(framing_head), pec);
       if (pec || !parser->is_header_done())
         co_return upstream_failure(Code::upstream_unreachable, "malformed response head: " + pec.message(), false,
                                    false);
-      buffer.consume(head_end);
       const unsigned status = parser->get().result_int();
-      if (status >= 200) break;
+      if (status >= 200) {
+        final_head = head;  // consumed once the client's head is built from it
+        break;
+      }
+      buffer.consume(head_end);
       if (status == 101)
         co_return upstream_failure(Code::upstream_unreachable, "the upstream switched protocols", false, false);
       // An interim response (100, 103): the final one follows; none is relayed.
@@ -420,28 +434,27 @@ class Relay {
     const bool client_keep = ex_.keep_alive() && body_done_ && !close_delimited && !ex_.draining();
 
     std::vector<std::string> listed;
-    for (const auto& field : response)
-      if (field.name() == bhttp::field::connection) {
-        auto names = connection_listed({field.value().data(), field.value().size()});
-        listed.insert(listed.end(), names.begin(), names.end());
-      }
+    for_each_field(final_head, [&](std::string_view name, std::string_view value) {
+      if (!iequals(name, "connection")) return;
+      auto names = connection_listed(value);
+      listed.insert(listed.end(), names.begin(), names.end());
+    });
     std::string out;
-    out.reserve(512);
+    out.reserve(final_head.size() + 128);
     out.append(client_http10_ ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(status)).append(" ");
     auto reason = response.reason();
     out.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(response.result())) : std::string_view(reason.data(), reason.size()));
     out.append("\r\n");
-    for (const auto& field : response) {
-      std::string_view name(field.name_string().data(), field.name_string().size());
-      if (response_header_dropped(name, listed)) continue;
-      out.append(name).append(": ").append(field.value().data(), field.value().size()).append("\r\n");
-    }
+    for_each_field(final_head, [&](std::string_view name, std::string_view value) {
+      if (!response_header_dropped(name, listed)) out.append(name).append(": ").append(value).append("\r\n");
+    });
     out.append(framing);
     if (!client_keep) out.append("Connection: close\r\n");
     else if (client_http10_) out.append("Connection: keep-alive\r\n");
     out.append("Tollgate-Request-Id: ").append(ex_.request_id()).append("\r\n");
     if (refreshed_) out.append("Tollgate-Refreshed: true\r\n");
     out.append("\r\n");
+    buffer.consume(final_head.size());
 
     // The body bytes that arrived with the head go out in the same write as the
     // client's head: one send (and one wake-up of the client) per small response
@@ -486,6 +499,12 @@ class Relay {
         remaining = parser->content_length_remaining();
       }
       first = kChunk - piece.size;
+    }
+    // The whole answer is in: its upstream connection goes back to the pool
+    // before the client's write, ready for the next call (nothing reads it again).
+    if (!first_ec && parser->is_done()) {
+      reusable_ = sent_whole && body_done_ && response.keep_alive() && !parser->need_eof();
+      if (reusable_ && lease_) lease_->release();
     }
     std::array<char, 24> first_size{};
     std::size_t first_size_len = 0;
@@ -611,6 +630,7 @@ class Relay {
   bool head_sent_ = false;
   bool reusable_ = false;
   ForwardResult result_;
+  upstream::Lease* lease_ = nullptr;  // the attempt's connection
 };
 
 }  // namespace

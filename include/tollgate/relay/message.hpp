@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "tollgate/http/field_syntax.hpp"
 #include "tollgate/relay/headers.hpp"
 
 namespace tollgate::relay {
@@ -21,5 +22,22 @@ std::string request_head(std::string_view method, std::string_view target, const
 // characters, differing or malformed Content-Length values, Transfer-Encoding
 // together with Content-Length, or a Transfer-Encoding other than `chunked`.
 std::optional<std::string> check_response_head(std::string_view head);
+
+// Calls fn(name, value) for each field line of a head that check_response_head
+// accepted (the value without surrounding whitespace), in order.
+template <typename F>
+void for_each_field(std::string_view head, F&& fn) {
+  std::size_t pos = head.find("\r\n");
+  if (pos == std::string_view::npos) return;
+  pos += 2;
+  while (pos < head.size()) {
+    const auto end = head.find("\r\n", pos);
+    if (end == std::string_view::npos || end == pos) return;
+    const std::string_view line = head.substr(pos, end - pos);
+    const auto colon = line.find(':');
+    fn(line.substr(0, colon), http::trim_ows(line.substr(colon + 1)));
+    pos = end + 2;
+  }
+}
 
 }  // namespace tollgate::relay
