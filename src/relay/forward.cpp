@@ -4,12 +4,15 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <tuple>
+#include <type_traits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -91,6 +94,27 @@ class ScratchBuffer {
   }
   std::unique_ptr<char[]> data_;
 };
+
+// Writes `buffers` to a plain TCP stream: first straight to the socket, then,
+// for whatever the kernel did not take at once, the timed asynchronous write.
+// A small write nearly always goes whole in the first step, which spares the
+// timer, the queued completion and the coroutine's suspension around it.
+template <typename Buffers>
+awaitable<std::pair<error_code, std::size_t>> write_through(beast::tcp_stream& stream, const Buffers& buffers,
+                                                            Clock::duration idle) {
+  auto& socket = stream.socket();
+  error_code ec;
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);  // once per connection (one ioctl)
+  std::size_t done = ec ? 0 : socket.write_some(buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  const std::size_t total = asio::buffer_size(buffers);
+  if (ec || done == total) co_return std::pair{ec, done};
+  beast::buffers_suffix<Buffers> rest(buffers);
+  rest.consume(done);
+  stream.expires_after(idle);
+  auto [wec, more] = co_await asio::async_write(stream, rest, kNoThrow);
+  co_return std::pair{wec, done + more};
+}
 
 // A reset, not a clean end, so a client cannot mistake a cut-off body for a
 // whole one (SPEC §5 "Time": a failure after the head resets the connection).
@@ -253,7 +277,13 @@ class Relay {
   awaitable<error_code> send_request(S& up, beast::tcp_stream& transport) {
     const auto idle = cfg_->relay.upstream_timeouts.idle;
     expire_before_head(transport, idle);
-    auto [ec, written] = co_await asio::async_write(up, asio::buffer(head_), kNoThrow);
+    error_code ec;
+    std::size_t written = 0;
+    if constexpr (std::is_same_v<S, upstream::PlainStream>) {
+      std::tie(ec, written) = co_await write_through(up, asio::buffer(head_), std::min<Clock::duration>(idle, deadline_ - Clock::now()));
+    } else {
+      std::tie(ec, written) = co_await asio::async_write(up, asio::buffer(head_), kNoThrow);
+    }
     if (written != 0) reached_upstream_ = true;
     if (ec || !body_) co_return ec;
     if (!kept_.empty()) {
@@ -354,16 +384,16 @@ class Relay {
         co_return upstream_failure(Code::upstream_unreachable, std::move(what), !any_byte, closed_by_peer(ec));
       }
       std::string_view head(static_cast<const char*>(buffer.data().data()), head_end);
-      if (auto problem = check_response_head(head))
+      fields_.clear();
+      if (auto problem = check_response_head(head, &fields_))
         co_return upstream_failure(Code::upstream_unreachable, "broken response framing: " + *problem, false, false);
       // Beast gets the status line and the fields that frame the body (it knows
       // where the message ends and decodes chunks); the client's head is built
       // from the raw fields below, so the rest are not parsed and stored twice.
       std::string framing_head(head.substr(0, head.find("\r\n") + 2));
-      for_each_field(head, [&](std::string_view name, std::string_view value) {
+      for (const auto& [name, value] : fields_)
         if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection"))
           framing_head.append(name).append(": ").append(value).append("\r\n");
-      });
       framing_head.append("\r\n");
       parser.emplace();
       parser->header_limit(static_cast<std::uint32_t>(kMaxResponseHead + 4));
@@ -434,20 +464,19 @@ class Relay {
     const bool client_keep = ex_.keep_alive() && body_done_ && !close_delimited && !ex_.draining();
 
     std::vector<std::string> listed;
-    for_each_field(final_head, [&](std::string_view name, std::string_view value) {
-      if (!iequals(name, "connection")) return;
+    for (const auto& [name, value] : fields_) {
+      if (!iequals(name, "connection")) continue;
       auto names = connection_listed(value);
       listed.insert(listed.end(), names.begin(), names.end());
-    });
+    }
     std::string out;
     out.reserve(final_head.size() + 128);
     out.append(client_http10_ ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(status)).append(" ");
     auto reason = response.reason();
     out.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(response.result())) : std::string_view(reason.data(), reason.size()));
     out.append("\r\n");
-    for_each_field(final_head, [&](std::string_view name, std::string_view value) {
+    for (const auto& [name, value] : fields_)
       if (!response_header_dropped(name, listed)) out.append(name).append(": ").append(value).append("\r\n");
-    });
     out.append(framing);
     if (!client_keep) out.append("Connection: close\r\n");
     else if (client_http10_) out.append("Connection: keep-alive\r\n");
@@ -519,8 +548,7 @@ class Relay {
     // one answered call at most, never under-counts (SPEC §6).
     record(status);
     const auto client_idle = cfg_->server.timeouts.idle;
-    ex_.stream().expires_after(client_idle);
-    auto [hec, written] = co_await asio::async_write(ex_.stream(), pieces, kNoThrow);
+    auto [hec, written] = co_await write_through(ex_.stream(), pieces, client_idle);
     head_sent_ = true;
     const std::size_t hn = std::min(written, out.size());
     std::uint64_t bytes_out = written - hn;  // body bytes written to the client, framing included
@@ -631,6 +659,7 @@ class Relay {
   bool reusable_ = false;
   ForwardResult result_;
   upstream::Lease* lease_ = nullptr;  // the attempt's connection
+  std::vector<FieldView> fields_;     // the final response head's fields (views into its buffer)
 };
 
 }  // namespace

@@ -23,7 +23,7 @@ std::string request_head(std::string_view method, std::string_view target, const
   return out;
 }
 
-std::optional<std::string> check_response_head(std::string_view head) {
+std::optional<std::string> check_response_head(std::string_view head, std::vector<FieldView>* fields) {
   auto line_end = head.find("\r\n");
   if (line_end == std::string_view::npos) return "the response head is incomplete";
   std::vector<std::string_view> lengths;
@@ -44,6 +44,7 @@ std::optional<std::string> check_response_head(std::string_view head) {
     std::string_view value = trim_ows(line.substr(colon + 1));
     for (unsigned char c : value)
       if ((c < 0x20 && c != '\t') || c == 0x7f) return "a response header value has a control character";
+    if (fields) fields->emplace_back(name, value);
     if (iequals(name, "content-length")) {
       if (value.empty()) return "an empty Content-Length in the response";
       split_list(value, lengths);
