@@ -50,15 +50,8 @@ if ((PROFILE)) && ! command -v perf >/dev/null; then
   echo "bench/run.sh: --profile needs perf: run scripts/deps.sh --bench" >&2; exit 1
 fi
 
-if [[ -z $BIN ]]; then
-  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-/work}
-  export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
-  if [[ ! -f $ROOT/build-bench/build.ninja ]]; then
-    cmake -S "$ROOT" -B "$ROOT/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
-  cmake --build "$ROOT/build-bench" -j2 --target tollgate >/dev/null
-  BIN=$ROOT/build-bench/tollgate
-fi
+source "$BENCH/lib.sh"
+[[ -n $BIN ]] || build_tollgate
 
 # 10,000 idle clients plus upstream connections need more than 1024 files.
 ulimit -n "$(ulimit -Hn)"
@@ -66,12 +59,7 @@ ulimit -n "$(ulimit -Hn)"
 TMP=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
 PIDS=()
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  stop_started
   [[ -n ${PROBES_ADDED:-} ]] && perf probe -q -d 'tgbench:*' >/dev/null 2>&1
   [[ -n ${KEEP_TMP:-} ]] && echo "kept $TMP" || rm -rf "$TMP"
 }
@@ -85,19 +73,6 @@ RESULT=$BENCH/results/$STAMP$SUFFIX.txt
 exec > >(tee "$RESULT") 2>&1
 
 # ---------------------------------------------------------------- helpers
-
-free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-
-# wait_for CMD... : runs CMD until it succeeds, for at most 30 s.
-wait_for() {
-  local deadline=$((SECONDS + 30))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || { echo "timed out waiting for: $*" >&2; return 1; }
-    sleep 0.05
-  done
-}
 
 status_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }   # PID FIELD → KiB
 # CPU time (user + system, in clock ticks) of PIDs.
@@ -128,17 +103,7 @@ echo
 
 # ---------------------------------------------------------------- PKI
 
-mkdir -p "$TMP/pki"
-(
-  cd "$TMP/pki"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 \
-    -subj "/CN=tollgate bench CA" -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign"
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout upstream.key -out upstream.csr \
-    -subj "/CN=localhost"
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >ext.cnf
-  openssl x509 -req -in upstream.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out upstream.pem -days 2 -extfile ext.cnf
-) >"$TMP/pki/openssl.log" 2>&1
+make_pki "$TMP/pki"
 
 # ---------------------------------------------------------------- upstream nginx
 
@@ -264,32 +229,7 @@ TOKEN_PORT=""   # the storm's token server, when it runs
 start_tollgate() {
   local name=$1 store=$2 metering=$3 dir=$TMP/tg-$1
   mkdir -p "$dir"
-  cat >"$dir/tollgate.yaml" <<EOF
-server:
-  listen: 127.0.0.1:0
-  workers: 2
-$store
-secrets: {keys_file: data/master.keys}
-admin: {key_file: data/admin.key}
-relay:
-  ca_file: $TMP/pki/ca.pem
-metering: {enabled: $metering, journal_dir: data/journal}
-logging: {level: info, format: json}
-providers:
-  bench:
-    display_name: Bench
-    auth_mode: oauth2
-    authorization_url: http://127.0.0.1:9/authorize
-    token_url: http://127.0.0.1:${TOKEN_PORT:-9}/token
-    managed: {service_config_key: bench, client_id: bench-client, client_secret: bench-secret}
-    api: {base_url: "http://127.0.0.1:$UP_PLAIN"}
-  bench-tls:
-    alias: bench
-    api: {base_url: "https://127.0.0.1:$UP_TLS"}
-  storm:
-    alias: bench
-    api: {base_url: "http://127.0.0.1:${TOKEN_PORT:-9}/api"}
-EOF
+  tollgate_yaml 127.0.0.1:0 "$store" "$metering" >"$dir/tollgate.yaml"
   TOLLGATE_ADMIN_KEY=$ADMIN start_bg "$dir/tollgate.log" "$BIN" serve --config "$dir/tollgate.yaml"
   TG_PID[$name]=$BG_PID
   wait_for grep -q '"msg":"listening"' "$dir/tollgate.log" ||
@@ -660,12 +600,23 @@ if ((PROFILE)); then
   # System calls per request, tollgate against the nginx proxy under the same
   # load: perf stat counts every syscall tracepoint, enabled (through its
   # control fifo, acknowledged) only while one wrk run is on.
-  # A uprobe on libc's malloc counts allocations the same way (removed on exit).
+  # Uprobes on the allocators count allocations the same way (removed on exit):
+  # libc's malloc (nginx's, and whatever still calls it in tollgate) and
+  # jemalloc's malloc, aligned_alloc and operator new, which tollgate links.
   LIBC=$(awk '$6 ~ /\/libc\.so/ {print $6; exit}' "/proc/$pid/maps")
+  JEMALLOC=$(awk '$6 ~ /\/libjemalloc\.so/ {print $6; exit}' "/proc/$pid/maps")
   malloc_event=()
   if perf probe -q -x "$LIBC" -a 'tgbench:malloc=malloc' >/dev/null 2>&1; then
     PROBES_ADDED=1
     malloc_event=(-e tgbench:malloc)
+  fi
+  if [[ -n $JEMALLOC ]]; then
+    for f in malloc aligned_alloc _Znwm; do
+      if perf probe -q -x "$JEMALLOC" -a "tgbench:je$f=$f" >/dev/null 2>&1; then
+        PROBES_ADDED=1
+        malloc_event+=(-e "tgbench:je$f")
+      fi
+    done
   fi
   for t in nginx tollgate; do
     mkfifo "$TMP/perf-ctl-$t" "$TMP/perf-ack-$t"
@@ -680,7 +631,7 @@ if ((PROFILE)); then
     exec {ctl}>&- {ack}<&-
     awk '$2 ~ /^syscalls:sys_enter_/ {gsub(/,/, "", $1); sub(/syscalls:sys_enter_/, "", $2); if ($1 + 0 > 0) print $2, $1}' \
       "$TMP/syscalls-$t.txt" | sort >"$TMP/syscalls-$t.counts"
-    MALLOCS[$t]=$(awk '$2 == "tgbench:malloc" {gsub(/,/, "", $1); print $1 + 0}' "$TMP/syscalls-$t.txt")
+    MALLOCS[$t]=$(awk '$2 ~ /^tgbench:/ {gsub(/,/, "", $1); n += $1} END {print n + 0}' "$TMP/syscalls-$t.txt")
     TRACE_REQ[$t]=$R_REQ
   done
   {
@@ -693,22 +644,23 @@ if ((PROFILE)); then
         END {printf "%-20s %10.3f %10.3f\n", "total", tn, tt}' | sort -k3 -gr
     if [[ -n ${MALLOCS[tollgate]:-} ]]; then
       echo
-      echo "## malloc calls per request (a uprobe on libc's malloc, same runs)"
+      echo "## allocations per request (uprobes on libc's malloc and jemalloc's malloc, aligned_alloc and operator new, same runs)"
       printf '%-20s %10s %10s\n' "" nginx tollgate
       printf '%-20s %10s %10s\n' malloc "$(div "${MALLOCS[nginx]:-0}" "${TRACE_REQ[nginx]}" %.2f)" \
         "$(div "${MALLOCS[tollgate]}" "${TRACE_REQ[tollgate]}" %.2f)"
     fi
   } >>"$PROFILE_OUT"
   echo "   full report: bench/results/$(basename "$PROFILE_OUT")"
+  # (awk 'NR <= n' rather than head: head's early exit would end the run through pipefail)
   echo "   time by object:"
-  sed -n '/^## time by object/,/^$/p' "$PROFILE_OUT" | sed '1d;$d' | head -8 | sed 's/^/   /'
+  sed -n '/^## time by object/,/^$/p' "$PROFILE_OUT" | sed '1d;$d' | awk 'NR <= 8' | sed 's/^/   /'
   echo "   top self-time symbols:"
-  sed -n '/^## self time/,/^$/p' "$PROFILE_OUT" | sed '1d;$d' | head -25 | cut -c1-150 | sed 's/^/   /'
+  sed -n '/^## self time/,/^$/p' "$PROFILE_OUT" | sed '1d;$d' | awk 'NR <= 25' | cut -c1-150 | sed 's/^/   /'
   echo "   share of samples with a frame in:"
   sed -n "/^## share of tollgate/,/^\$/p" "$PROFILE_OUT" | sed '1d' | grep -v '^$' | sed 's/^/   /'
   echo "   system calls per request:"
-  sed -n '/^## system calls/,/^$/p' "$PROFILE_OUT" | sed '1d' | grep -v '^$' | head -16 | sed 's/^/   /'
-  sed -n '/^## malloc calls/,$p' "$PROFILE_OUT" | sed '1d' | sed 's/^/   /'
+  sed -n '/^## system calls/,/^$/p' "$PROFILE_OUT" | sed '1d' | grep -v '^$' | awk 'NR <= 16' | sed 's/^/   /'
+  sed -n '/^## allocations per request/,$p' "$PROFILE_OUT" | sed '1d' | sed 's/^/   /'
   echo
 fi
 

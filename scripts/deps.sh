@@ -17,12 +17,12 @@ if [[ "${1:-}" == "--test" ]]; then
   PACKAGES+=(chromium)
 fi
 
-# Only for bench/run.sh: the load generator, the nginx it is compared with, and
-# perf for --profile. Debian's nginx package would start a system nginx; the
+# Only for bench/: the load generator, the nginx it is compared with, perf for
+# run.sh --profile and valgrind for instructions.sh. Debian's nginx package would start a system nginx; the
 # bench never uses it (it runs its own nginx processes with their own config in
 # a temp dir), so the service is stopped and disabled again when this installed it.
 if [[ "${1:-}" == "--bench" ]]; then
-  PACKAGES+=(nginx wrk jq linux-perf)
+  PACKAGES+=(nginx wrk jq linux-perf valgrind)
 fi
 
 missing=()
