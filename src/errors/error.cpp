@@ -65,11 +65,10 @@ void append_json_quoted(std::string& out, std::string_view text) {
     for (int c = 0x20; c < 0x100; ++c) t[c] = c != 0x7f && c != '"' && c != '\\';
     return t;
   }();
-  auto plain = [](unsigned char c) { return kPlain[c]; };
   std::size_t i = 0;
   while (i < text.size()) {
     std::size_t run = i;
-    while (run < text.size() && plain(static_cast<unsigned char>(text[run]))) ++run;
+    while (run < text.size() && kPlain[static_cast<unsigned char>(text[run])]) ++run;
     out.append(text.data() + i, run - i);
     if (run == text.size()) break;
     i = run + 1;

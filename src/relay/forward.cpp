@@ -95,6 +95,11 @@ class ScratchBuffer {
   std::unique_ptr<char[]> data_;
 };
 
+// "<hex size>\r\n" of a chunk of n bytes, in `line`; returns its length.
+std::size_t chunk_size_line(std::size_t n, std::array<char, 24>& line) {
+  return static_cast<std::size_t>(std::snprintf(line.data(), line.size(), "%zx\r\n", n));
+}
+
 // Writes `buffers` to a plain TCP stream: first straight to the socket, then,
 // for whatever the kernel did not take at once, the timed asynchronous write.
 // A small write nearly always goes whole in the first step, which spares the
@@ -240,6 +245,27 @@ class Relay {
     return Failure{code, request_.method + " " + request_.url.origin() + ": " + std::move(what), no_byte, lost};
   }
 
+  // Reads the next piece of the response body into the parser's body buffer,
+  // within the idle timeout. A TLS upstream that closes without close_notify
+  // ends a body delimited by the close.
+  template <typename S>
+  awaitable<error_code> read_body_piece(S& up, beast::tcp_stream& transport, beast::flat_buffer& buffer,
+                                        ResponseParser& parser) {
+    transport.expires_after(cfg_->relay.upstream_timeouts.idle);
+    auto [ec, ignored] = co_await bhttp::async_read_some(up, buffer, parser, kNoThrow);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec == asio::ssl::error::stream_truncated && parser.need_eof()) parser.put_eof(ec);
+    co_return ec;
+  }
+
+  Failure body_failure(const error_code& ec) {
+    return upstream_failure(Code::upstream_unreachable,
+                            ec == beast::error::timeout
+                                ? "the response body stalled for " + duration_text(cfg_->relay.upstream_timeouts.idle)
+                                : "the response body broke off: " + ec.message(),
+                            false, false);
+  }
+
   // Deadline-bound expiry for upstream I/O before the response head.
   void expire_before_head(beast::tcp_stream& transport, Clock::duration limit) {
     transport.expires_at(std::min(deadline_, Clock::now() + limit));
@@ -263,8 +289,7 @@ class Relay {
       co_return ec;
     }
     std::array<char, 24> size_line{};
-    int len = std::snprintf(size_line.data(), size_line.size(), "%zx\r\n", n);
-    std::array<asio::const_buffer, 3> pieces{asio::buffer(size_line.data(), static_cast<std::size_t>(len)),
+    std::array<asio::const_buffer, 3> pieces{asio::buffer(size_line.data(), chunk_size_line(n, size_line)),
                                              asio::buffer(data, n), asio::buffer("\r\n", 2)};
     auto [ec, written] = co_await asio::async_write(up, pieces, kNoThrow);
     co_return ec;
@@ -517,28 +542,24 @@ class Relay {
       }
       auto remaining = parser->content_length_remaining();
       while (remaining && *remaining <= piece.size && !parser->is_done()) {
-        transport.expires_after(timeouts.idle);
-        auto [ec, ignored] = co_await bhttp::async_read_some(up, buffer, *parser, kNoThrow);
-        if (ec == bhttp::error::need_buffer) ec = {};
-        if (ec == asio::ssl::error::stream_truncated && parser->need_eof()) parser->put_eof(ec);
-        if (ec) {
-          first_ec = ec;
-          break;
-        }
+        first_ec = co_await read_body_piece(up, transport, buffer, *parser);
+        if (first_ec) break;
         remaining = parser->content_length_remaining();
       }
       first = kChunk - piece.size;
     }
     // The whole answer is in: its upstream connection goes back to the pool
     // before the client's write, ready for the next call (nothing reads it again).
-    if (!first_ec && parser->is_done()) {
+    const auto answer_read = [&] {
       reusable_ = sent_whole && body_done_ && response.keep_alive() && !parser->need_eof();
+    };
+    if (!first_ec && parser->is_done()) {
+      answer_read();
       if (reusable_ && lease_) lease_->release();
     }
     std::array<char, 24> first_size{};
     std::size_t first_size_len = 0;
-    if (chunked_down && first != 0)
-      first_size_len = static_cast<std::size_t>(std::snprintf(first_size.data(), first_size.size(), "%zx\r\n", first));
+    if (chunked_down && first != 0) first_size_len = chunk_size_line(first, first_size);
     const bool first_is_last = chunked_down && !first_ec && parser->is_done();
     std::array<asio::const_buffer, 5> pieces{
         asio::buffer(out), asio::buffer(first_size.data(), first_size_len), asio::buffer(first ? out_.get() : nullptr, first),
@@ -565,29 +586,21 @@ class Relay {
     }
     if (first_ec) {
       ex_.mark_responded(status, bytes_out);
-      co_return upstream_failure(Code::upstream_unreachable,
-                                 first_ec == beast::error::timeout
-                                     ? "the response body stalled for " + duration_text(timeouts.idle)
-                                     : "the response body broke off: " + first_ec.message(),
-                                 false, false);
+      co_return body_failure(first_ec);
     }
 
     // The body, one buffer at a time: memory stays flat however long it is.
     while (!parser->is_done()) {
       parser->get().body().data = out_.get();
       parser->get().body().size = kChunk;
-      transport.expires_after(timeouts.idle);
-      auto [ec, ignored] = co_await bhttp::async_read_some(up, buffer, *parser, kNoThrow);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec == asio::ssl::error::stream_truncated && parser->need_eof()) parser->put_eof(ec);  // no close_notify
+      const auto ec = co_await read_body_piece(up, transport, buffer, *parser);
       const std::size_t n = kChunk - parser->get().body().size;
       if (n != 0) {
         ex_.stream().expires_after(client_idle);
         error_code wec;
         if (chunked_down) {
           std::array<char, 24> size_line{};
-          int len = std::snprintf(size_line.data(), size_line.size(), "%zx\r\n", n);
-          std::array<asio::const_buffer, 3> pieces{asio::buffer(size_line.data(), static_cast<std::size_t>(len)),
+          std::array<asio::const_buffer, 3> pieces{asio::buffer(size_line.data(), chunk_size_line(n, size_line)),
                                                    asio::buffer(out_.get(), n), asio::buffer("\r\n", 2)};
           auto [e, w] = co_await asio::async_write(ex_.stream(), pieces, kNoThrow);
           wec = e;
@@ -608,10 +621,7 @@ class Relay {
       }
       if (ec) {
         ex_.mark_responded(status, bytes_out);
-        co_return upstream_failure(Code::upstream_unreachable,
-                                   ec == beast::error::timeout ? "the response body stalled for " + duration_text(timeouts.idle)
-                                                               : "the response body broke off: " + ec.message(),
-                                   false, false);
+        co_return body_failure(ec);
       }
     }
     if (chunked_down && !first_is_last) {
@@ -624,7 +634,7 @@ class Relay {
     }
     ex_.mark_responded(status, bytes_out);
     if (close_delimited) ex_.close_after_response();
-    reusable_ = sent_whole && body_done_ && response.keep_alive() && !parser->need_eof();
+    answer_read();
     co_return std::nullopt;
   }
 

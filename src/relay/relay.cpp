@@ -64,8 +64,8 @@ std::optional<errors::Error> apply_credential(OutgoingRequest& out, const config
   return std::nullopt;
 }
 
-// A base_url without placeholders expands to itself on every call: parsed once
-// per worker thread, then copied from here. Keyed by the text, so a reload that
+// A base_url with no {parameter} in it expands to itself on every call: parsed
+// once per worker thread, then copied from here. Keyed by the text, so a reload that
 // changes it misses; bounded, so templates cannot grow it without end.
 using BaseCache = std::unordered_map<std::string, upstream::Url>;
 BaseCache& base_cache() {

@@ -176,17 +176,54 @@ TEST_CASE("relay: a response with broken framing is 502 and its connection is dr
   CHECK(w.call("GET", "/v1/proxy/deploy/fine").status == 200);
 }
 
+// A GET through the relay whose answer the upstream cuts: the head tollgate
+// sent, and how many body bytes reached the client before the connection ended.
+struct CutAnswer {
+  std::string head;
+  std::chrono::steady_clock::duration head_after{};  // from the request sent to its head read
+  std::uint64_t body_bytes = 0;
+};
+CutAnswer read_cut_answer(World& w, std::string_view path) {
+  Stream s(w.tg->port());
+  CutAnswer a;
+  const auto sent = std::chrono::steady_clock::now();
+  REQUIRE(s.send("GET /v1/proxy/deploy/" + std::string(path) + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                 w.key + "\r\n\r\n"));
+  a.head = s.read_head();
+  a.head_after = std::chrono::steady_clock::now() - sent;
+  for (auto piece = s.read_some(); !piece.empty(); piece = s.read_some()) a.body_bytes += piece.size();
+  return a;
+}
+
 TEST_CASE("relay: a failure after the response head resets the client connection") {
   World w;
   w.plain.on([](const PeerRequest&) { return Reply::generated(1 << 20).reset_after(1000); });
-  Stream s(w.tg->port());
-  REQUIRE(s.send("GET /v1/proxy/deploy/cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + w.key + "\r\n\r\n"));
-  auto head = s.read_head();
-  REQUIRE(contains(head, "200 OK"));
-  CHECK(contains(head, "Content-Length: 1048576"));
-  std::uint64_t got = 0;
-  for (auto piece = s.read_some(); !piece.empty(); piece = s.read_some()) got += piece.size();
-  CHECK(got < (1u << 20));
+  auto a = read_cut_answer(w, "cut");
+  REQUIRE(contains(a.head, "200 OK"));
+  CHECK(contains(a.head, "Content-Length: 1048576"));
+  CHECK(a.body_bytes < (1u << 20));
+}
+
+TEST_CASE("relay: a small body that breaks off while it is held still reaches the client as head, part, reset") {
+  World w;
+  // 4 KiB fits one piece, so tollgate holds the head until the body is in.
+  w.plain.on([](const PeerRequest&) { return Reply::generated(4096).reset_after(1000); });
+  auto a = read_cut_answer(w, "cut");
+  REQUIRE(contains(a.head, "200 OK"));
+  CHECK(contains(a.head, "Content-Length: 4096"));
+  CHECK(a.body_bytes < 4096);
+}
+
+TEST_CASE("relay: the head of a small answer waits for its body") {
+  World w;
+  // The peer sends the head and 1000 bytes, waits 300 ms and closes: the head
+  // comes after the wait, with what arrived, and the cut body ends the connection.
+  w.plain.on([](const PeerRequest&) { return Reply::generated(4096).stall_after(1000, 300ms); });
+  auto a = read_cut_answer(w, "slow");
+  CHECK(a.head_after >= 250ms);
+  REQUIRE(contains(a.head, "200 OK"));
+  CHECK(contains(a.head, "Content-Length: 4096"));
+  CHECK(a.body_bytes < 4096);
 }
 
 TEST_CASE("relay: a 1 GiB response streams through with flat memory") {
