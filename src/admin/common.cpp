@@ -12,7 +12,7 @@ using errors::Code;
 
 awaitable<std::optional<auth::Principal>> authenticate(http::Exchange& ex, Services& s) {
   auto header = ex.request()[boost::beast::http::field::authorization];
-  auto result = co_await s.auth.authenticate(std::string_view(header.data(), header.size()));
+  auto result = co_await s.auth.authenticate(std::string_view(header.data(), header.size()), ex.key_memo());
   if (auto* error = std::get_if<errors::Error>(&result)) {
     co_await ex.respond_error(error->code, error->message);
     co_return std::nullopt;

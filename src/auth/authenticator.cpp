@@ -75,7 +75,7 @@ void Authenticator::forget_key(std::string_view key_id) { cache_->forget_key(key
 
 void Authenticator::expire_all() { cache_->expire_all(); }
 
-boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view header) {
+boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view header, crypto::KeyHashMemo* memo) {
   static constexpr std::string_view kBearer = "Bearer ";
   // Made only when a key is refused: a known key's call builds no message.
   const auto denied = [] {
@@ -84,7 +84,9 @@ boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view 
   if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) co_return denied();
   auto key = header.substr(kBearer.size());
   // Hashing first makes both comparisons constant-time in the key's contents.
-  auto hash = crypto::hash_key(key);
+  // (The memo's hash outlives this call: its connection carries one request at a time.)
+  std::string owned;
+  const std::string& hash = memo ? memo->hash(key) : (owned = crypto::hash_key(key));
   if (crypto::constant_time_equal(hash, admin_key_hash_)) co_return Principal{Principal::Kind::admin, {}, {}};
   if (auto cached = cache_->find(hash, false)) co_return *cached;
   auto found = co_await store_.find_api_key_by_hash(hash);

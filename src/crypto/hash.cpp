@@ -88,6 +88,17 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
 // no low-entropy password to stretch, and lookups stay cheap on every request.
 std::string hash_key(std::string_view key) { return sha256_hex(key); }
 
+const std::string& KeyHashMemo::hash(std::string_view key) {
+  if (hash_.empty() || !constant_time_equal(key, key_)) {
+    OPENSSL_cleanse(key_.data(), key_.size());
+    key_.assign(key);
+    hash_ = hash_key(key);
+  }
+  return hash_;
+}
+
+KeyHashMemo::~KeyHashMemo() { OPENSSL_cleanse(key_.data(), key_.size()); }
+
 bool key_matches(std::string_view key, std::string_view stored_hash) noexcept {
   Digest digest;
   if (!sha256_into(key, digest)) return false;

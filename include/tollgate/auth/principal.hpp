@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "tollgate/crypto/hash.hpp"
 #include "tollgate/crypto/secret.hpp"
 #include "tollgate/errors/error.hpp"
 #include "tollgate/store/store.hpp"
@@ -38,7 +39,9 @@ class Authenticator {
   Authenticator(store::Store& store, crypto::Secret admin_key,
                 std::chrono::milliseconds ttl = std::chrono::seconds(30));
   ~Authenticator();
-  boost::asio::awaitable<AuthResult> authenticate(std::string_view authorization_header);
+  // `memo`, when given, remembers the key's hash for the connection it came on.
+  boost::asio::awaitable<AuthResult> authenticate(std::string_view authorization_header,
+                                                  crypto::KeyHashMemo* memo = nullptr);
   // The key was revoked: it is refused from now on.
   void forget_key(std::string_view key_id);
   // Changes may have been missed: every cached key is checked with the store

@@ -21,6 +21,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "tollgate/config/config.hpp"
+#include "tollgate/crypto/hash.hpp"
 #include "tollgate/errors/error.hpp"
 #include "tollgate/http/router.hpp"
 
@@ -81,6 +82,10 @@ class Exchange {
   std::string_view remote_address() const noexcept { return remote_address_; }
   void set_remote_address(std::string_view address) noexcept { remote_address_ = address; }
 
+  // The connection's memo of its client's API key hash (crypto::KeyHashMemo); null when there is none.
+  crypto::KeyHashMemo* key_memo() const noexcept { return key_memo_; }
+  void set_key_memo(crypto::KeyHashMemo* memo) noexcept { key_memo_ = memo; }
+
   // Fields for the request's log line.
   void set_tenant(std::string tenant) { tenant_ = std::move(tenant); }
   void set_provider(std::string provider) { provider_ = std::move(provider); }
@@ -116,6 +121,7 @@ class Exchange {
   Params params_;
   std::string tenant_, provider_;
   std::string_view remote_address_;
+  crypto::KeyHashMemo* key_memo_ = nullptr;
   bool responded_ = false;
   bool keep_alive_ = true;
   bool body_read_ = false;

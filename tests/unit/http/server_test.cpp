@@ -184,6 +184,33 @@ TEST_CASE("an idle keep-alive connection is closed after the idle timeout") {
   CHECK(c.wait_closed(5s));
 }
 
+// The idle wait is timed by each worker's sweep, not a timer per wait: it must
+// neither close early nor forget a connection, on the first request or a later one.
+TEST_CASE("an idle keep-alive connection stays usable until the idle timeout") {
+  TestServer s([](config::Config& c) {
+    c.server.timeouts.idle = 900ms;
+    c.server.timeouts.header_read = 60s;
+  });
+  RawConnection c(s.port);
+  c.send(get("/echo/x"));
+  REQUIRE(c.read_response());
+  CHECK_FALSE(c.wait_closed(450ms));
+  c.send(get("/echo/y"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(c.wait_closed(5s));
+}
+
+TEST_CASE("a connection that never sends a byte is closed at header_read, not at idle") {
+  TestServer s([](config::Config& c) {
+    c.server.timeouts.idle = 60s;
+    c.server.timeouts.header_read = 300ms;
+  });
+  RawConnection c(s.port);
+  CHECK(c.wait_closed(5s));
+}
+
 TEST_CASE("graceful shutdown finishes the request in flight and refuses new connections") {
   auto s = std::make_unique<TestServer>();
   RawConnection c(s->port);
