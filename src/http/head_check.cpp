@@ -50,20 +50,25 @@ std::optional<HeadProblem> check_head(std::string_view head, std::uint64_t max_u
 
   std::size_t pos = line_end + 2;
   while (pos < head.size()) {
-    auto end = head.find("\r\n", pos);
-    if (end == std::string_view::npos) return bad("a header line does not end in CRLF");
-    if (end == pos) break;  // the empty line that ends the head
-    std::string_view line = head.substr(pos, end - pos);
-    if (line.front() == ' ' || line.front() == '\t')
-      return bad("obsolete line folding (a header line starting with whitespace) is not accepted");
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return bad("a header line has no field name");
-    std::string_view name = line.substr(0, colon);
-    if (!std::all_of(name.begin(), name.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); }))
-      return bad("a header field name has a character outside the token set (or whitespace before the colon)");
-    std::string_view value = trim_ows(line.substr(colon + 1));
-    for (unsigned char c : value)
-      if ((c < 0x20 && c != '\t') || c == 0x7f) return bad("a header field value has a control character");
+    std::string_view name, value;
+    std::size_t next = scan_plain_field(head, pos, name, value);
+    if (next == std::string_view::npos) {  // the head's end, or a line that breaks a rule: which one
+      auto end = head.find("\r\n", pos);
+      if (end == std::string_view::npos) return bad("a header line does not end in CRLF");
+      if (end == pos) break;  // the empty line that ends the head
+      std::string_view line = head.substr(pos, end - pos);
+      if (line.front() == ' ' || line.front() == '\t')
+        return bad("obsolete line folding (a header line starting with whitespace) is not accepted");
+      auto colon = line.find(':');
+      if (colon == std::string_view::npos || colon == 0) return bad("a header line has no field name");
+      name = line.substr(0, colon);
+      if (!std::all_of(name.begin(), name.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); }))
+        return bad("a header field name has a character outside the token set (or whitespace before the colon)");
+      value = trim_ows(line.substr(colon + 1));
+      for (unsigned char c : value)
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return bad("a header field value has a control character");
+      next = end + 2;
+    }
     if (iequals(name, "host")) {
       ++host_count;
     } else if (iequals(name, "content-length")) {
@@ -73,7 +78,7 @@ std::optional<HeadProblem> check_head(std::string_view head, std::uint64_t max_u
       has_te = true;
       split_list(value, codings);
     }
-    pos = end + 2;
+    pos = next;
   }
 
   if (host_count > 1) return bad("the request has more than one Host header");

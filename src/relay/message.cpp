@@ -31,19 +31,24 @@ std::optional<std::string> check_response_head(std::string_view head, std::vecto
   bool has_te = false;
   std::size_t pos = line_end + 2;
   while (pos < head.size()) {
-    auto end = head.find("\r\n", pos);
-    if (end == std::string_view::npos) return "a header line does not end in CRLF";
-    if (end == pos) break;
-    std::string_view line = head.substr(pos, end - pos);
-    if (line.front() == ' ' || line.front() == '\t') return "obsolete line folding in the response head";
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return "a response header line has no field name";
-    std::string_view name = line.substr(0, colon);
-    if (!std::all_of(name.begin(), name.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); }))
-      return "a response header name has a character outside the token set";
-    std::string_view value = trim_ows(line.substr(colon + 1));
-    for (unsigned char c : value)
-      if ((c < 0x20 && c != '\t') || c == 0x7f) return "a response header value has a control character";
+    std::string_view name, value;
+    std::size_t next = http::scan_plain_field(head, pos, name, value);
+    if (next == std::string_view::npos) {  // the head's end, or a line that breaks a rule: which one
+      auto end = head.find("\r\n", pos);
+      if (end == std::string_view::npos) return "a header line does not end in CRLF";
+      if (end == pos) break;
+      std::string_view line = head.substr(pos, end - pos);
+      if (line.front() == ' ' || line.front() == '\t') return "obsolete line folding in the response head";
+      auto colon = line.find(':');
+      if (colon == std::string_view::npos || colon == 0) return "a response header line has no field name";
+      name = line.substr(0, colon);
+      if (!std::all_of(name.begin(), name.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); }))
+        return "a response header name has a character outside the token set";
+      value = trim_ows(line.substr(colon + 1));
+      for (unsigned char c : value)
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return "a response header value has a control character";
+      next = end + 2;
+    }
     if (fields) fields->emplace_back(name, value);
     if (iequals(name, "content-length")) {
       if (value.empty()) return "an empty Content-Length in the response";
@@ -52,7 +57,7 @@ std::optional<std::string> check_response_head(std::string_view head, std::vecto
       has_te = true;
       split_list(value, codings);
     }
-    pos = end + 2;
+    pos = next;
   }
   for (auto length : lengths) {
     if (length.size() > 19 || !std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; }))
