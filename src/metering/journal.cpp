@@ -185,6 +185,29 @@ bool JournalShard::add(const UsageKeyView& key, const store::UsageCounts& delta,
   const std::size_t length =
       key.tenant_id.size() + key.provider.size() + key.auth_config_id.size() + key.mode.size() + 3;
   if (length > kMaxKeyBytes || slots_ == 0) return false;
+  auto same_key = [&](const Slot& s) {
+    if (s.day != key.day || s.key_length != length) return false;
+    const char* p = s.key.data();
+    for (std::string_view part : {key.tenant_id, key.provider, key.auth_config_id, key.mode}) {
+      if (std::memcmp(p, part.data(), part.size()) != 0 || p[part.size()] != '\0') return false;
+      p += part.size() + 1;
+    }
+    return true;
+  };
+  auto count = [&](Slot& s) {
+    const auto add = as_array(delta);
+    for (std::size_t c = 0; c < kCounters; ++c) {
+      if (add[c] != 0) store_release(s.recorded[c], s.recorded[c] + add[c]);
+    }
+    if (used_at > s.last_used) store_release(s.last_used, used_at);
+    last_ = &s;
+    return true;
+  };
+  // A worker's calls mostly repeat the key of the one before (the same tenant,
+  // provider and auth config): its slot is tried before hashing and probing.
+  // Slots stay live once claimed, so the pointer stays good.
+  if (last_ && same_key(*last_)) return count(*last_);
+
   std::uint64_t h = fnv1a(key.tenant_id);
   h = fnv1a(std::string_view("\0", 1), h);
   h = fnv1a(key.provider, h);
@@ -194,15 +217,7 @@ bool JournalShard::add(const UsageKeyView& key, const store::UsageCounts& delta,
   h = fnv1a(key.mode, h);
   h ^= static_cast<std::uint64_t>(key.day) * 0x9E3779B97F4A7C15ull;
 
-  auto matches = [&](const Slot& s) {
-    if (s.hash != h || s.day != key.day || s.key_length != length) return false;
-    const char* p = s.key.data();
-    for (std::string_view part : {key.tenant_id, key.provider, key.auth_config_id, key.mode}) {
-      if (std::memcmp(p, part.data(), part.size()) != 0 || p[part.size()] != '\0') return false;
-      p += part.size() + 1;
-    }
-    return true;
-  };
+  auto matches = [&](const Slot& s) { return s.hash == h && same_key(s); };
 
   for (std::size_t probe = 0; probe < slots_; ++probe) {
     Slot& s = slot((h + probe) % slots_);
@@ -223,12 +238,7 @@ bool JournalShard::add(const UsageKeyView& key, const store::UsageCounts& delta,
       store_release(s.state, kLive);
       ++live_;
     }
-    const auto add = as_array(delta);
-    for (std::size_t c = 0; c < kCounters; ++c) {
-      if (add[c] != 0) store_release(s.recorded[c], s.recorded[c] + add[c]);
-    }
-    if (used_at > s.last_used) store_release(s.last_used, used_at);
-    return true;
+    return count(s);
   }
   return false;
 }

@@ -99,6 +99,7 @@ class JournalShard {
   std::size_t slots_ = 0;
   std::string id_;
   std::size_t live_ = 0;  // the writer's count of taken slots
+  Slot* last_ = nullptr;  // the writer's last slot added to
   std::atomic<bool> retired_flag_{false};
 };
 

@@ -85,6 +85,25 @@ TEST_CASE("a shard counts per tenant, provider, auth config, mode and day and ke
   CHECK(saw);
 }
 
+// The writer tries the slot of its previous call first: alternating keys must
+// still land in their own slots, with their own last use.
+TEST_CASE("calls alternating between keys each count in their own slot") {
+  test::TempDir dir;
+  auto shard = JournalShard::create(dir / "alt.journal", 64);
+  const UsageKeyView a{"tnt_a", "github", "pac_1", "managed", 100};
+  const UsageKeyView b{"tnt_a", "github", "pac_2", "managed", 100};
+  for (int i = 0; i < 5; ++i) {
+    CHECK(shard->add(a, one_call(), 10 + i));
+    CHECK(shard->add(a, one_call(), 10 + i));
+    CHECK(shard->add(b, one_call(), 20 + i));
+  }
+  auto batch = shard->next_batch();
+  REQUIRE(batch);
+  REQUIRE(batch->rows.size() == 2);
+  for (const auto& r : batch->rows) CHECK(r.counts.calls == (r.auth_config_id == "pac_1" ? 10u : 5u));
+  for (const auto& u : batch->last_used) CHECK(u.at == (u.auth_config_id == "pac_1" ? 14 : 24));
+}
+
 TEST_CASE("a pending batch is rebuilt unchanged until committed, and the next one carries only what came after") {
   test::TempDir dir;
   auto shard = JournalShard::create(dir / "b.journal", 64);
