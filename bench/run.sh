@@ -76,7 +76,12 @@ exec > >(tee "$RESULT") 2>&1
 
 status_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }   # PID FIELD → KiB
 # CPU time (user + system, in clock ticks) of PIDs.
-cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+# cpu_ticks PID...: "user system" clock ticks (10 ms) the processes have used.
+cpu_ticks() {
+  local u=0 s=0 p us
+  for p in "$@"; do us=($(awk '{print $14, $15}' "/proc/$p/stat")); u=$((u + us[0])) s=$((s + us[1])); done
+  echo "$u $s"
+}
 children() { pgrep -P "$1" | tr '\n' ' '; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
@@ -306,20 +311,22 @@ pids_of() {  # TARGET [TOLLGATE-NAME]: the processes whose CPU time a run is cha
 }
 
 # run_wrk URL CONNS SECONDS PIDS: one wrk run; sets R_RPS R_P50 R_P99 R_ERR R_CPU
-# (CPU µs the PIDS spent per request) and prints the run's line.
+# (CPU µs the PIDS spent per request) and R_SPLIT ("user+system" of it).
 run_wrk() {
   local url=$1 conns=$2 secs=$3 pids=$4 out before after line
-  before=$(cpu_ticks $pids)
+  before=($(cpu_ticks $pids))
   out=$(wrk -t"$THREADS" -c"$conns" -d"${secs}s" --latency -s "$BENCH/wrk/report.lua" "$url" 2>&1) ||
     { echo "wrk failed: $out"; exit 1; }
-  after=$(cpu_ticks $pids)
+  after=($(cpu_ticks $pids))
   line=$(grep '^BENCH ' <<<"$out") || { echo "no BENCH line from wrk: $out"; exit 1; }
   local -A f
   local kv
   for kv in ${line#BENCH }; do f[${kv%%=*}]=${kv#*=}; done
   R_RPS=${f[rps]} R_P50=${f[p50_us]} R_P99=${f[p99_us]} R_REQ=${f[requests]}
   R_ERR=$((f[non2xx] + f[connect] + f[read] + f[write] + f[timeout]))
-  R_CPU=$(div $(((after - before) * 10000)) "${f[requests]}" %.1f)   # ticks are 10 ms
+  local du=$((after[0] - before[0])) ds=$((after[1] - before[1]))   # ticks are 10 ms
+  R_CPU=$(div $(((du + ds) * 10000)) "${f[requests]}" %.1f)
+  R_SPLIT="$(div $((du * 10000)) "${f[requests]}" %.0f)+$(div $((ds * 10000)) "${f[requests]}" %.0f)"
 }
 
 # ---------------------------------------------------------------- 1. the matrix
@@ -343,8 +350,8 @@ if has_section matrix; then
         for t in upstream nginx tollgate; do
           run_wrk "$(url_of $t $scheme)" "$conns" "$DURATION" "$(pids_of $t)"
           RPS[$c,$t]+="$R_RPS " P50[$c,$t]+="$R_P50 " P99[$c,$t]+="$R_P99 " ERR[$c,$t]+="$R_ERR " CPU[$c,$t]+="$R_CPU "
-          printf '   run %d  %-9s %10.0f req/s  p50 %7s ms  p99 %7s ms  errors %s  cpu/req %s µs\n' \
-            "$rep" "$t" "$R_RPS" "$(ms "$R_P50")" "$(ms "$R_P99")" "$R_ERR" "$R_CPU"
+          printf '   run %d  %-9s %10.0f req/s  p50 %7s ms  p99 %7s ms  errors %s  cpu/req %s µs (user+sys %s)\n' \
+            "$rep" "$t" "$R_RPS" "$(ms "$R_P50")" "$(ms "$R_P99")" "$R_ERR" "$R_CPU" "$R_SPLIT"
         done
       done
       echo "   tollgate peak RSS so far (VmHWM): $(status_kib "${TG_PID[main]}" VmHWM) KiB"
