@@ -11,7 +11,7 @@ namespace tollgate::admin {
 using errors::Code;
 
 awaitable<std::optional<auth::Principal>> authenticate(http::Exchange& ex, Services& s) {
-  auto header = ex.request()[boost::beast::http::field::authorization];
+  auto header = ex.request()["Authorization"];
   auto result = co_await s.auth.authenticate(std::string_view(header.data(), header.size()), ex.key_memo());
   if (auto* error = std::get_if<errors::Error>(&result)) {
     co_await ex.respond_error(error->code, error->message);

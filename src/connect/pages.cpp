@@ -59,7 +59,7 @@ void harden(http::Response& res) {
 }
 
 bool wants_json(http::Exchange& ex) {
-  auto accept = ex.request()[bhttp::field::accept];
+  auto accept = ex.request()["Accept"];
   std::string_view a(accept.data(), accept.size());
   return a.find("application/json") != std::string_view::npos && a.find("text/html") == std::string_view::npos;
 }

@@ -23,7 +23,7 @@ Response make_error_response(Code code, std::string_view message, std::string_vi
   return res;
 }
 
-Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, HeadParser& head,
+Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, const RequestHead& head,
                    std::shared_ptr<const config::Config> config, std::string request_id, Params params,
                    const std::atomic<bool>* draining)
     : stream_(stream),
@@ -33,21 +33,33 @@ Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, HeadPa
       config_(std::move(config)),
       request_id_(std::move(request_id)),
       params_(std::move(params)) {
-  keep_alive_ = head_.get().keep_alive();
+  keep_alive_ = head_.keep_alive();
   auto len = head_.content_length();
   has_body_ = head_.chunked() || (len && *len > 0);
 }
 
-const RequestHead& Exchange::request() const noexcept {
-  if (body_parser_) return body_parser_->get().base();
-  if (stream_parser_) return stream_parser_->get().base();
-  return head_.get().base();
+const RequestHead& Exchange::request() const noexcept { return head_; }
+
+template <typename Parser>
+void Exchange::frame(Parser& parser) {
+  // Beast reads the body: it is told only what frames it, the head having
+  // been checked and parsed already (parse_head).
+  std::string framing(head_.method());
+  framing += " / HTTP/1.1\r\n";
+  if (head_.chunked()) framing += "Transfer-Encoding: chunked\r\n";
+  else framing += "Content-Length: " + std::to_string(head_.content_length().value_or(0)) + "\r\n";
+  framing += "\r\n";
+  parser.eager(false);
+  boost::system::error_code ec;
+  parser.put(asio::buffer(framing), ec);
+  if (ec || !parser.is_header_done()) throw std::logic_error("the body framing was refused: " + ec.message());
 }
 
 StreamParser& Exchange::body_stream() {
   if (body_parser_ || stream_parser_) throw std::logic_error("the request body is already being read");
-  stream_parser_.emplace(std::move(head_));
+  stream_parser_.emplace();
   stream_parser_->body_limit(boost::none);  // proxied bodies stream uncapped (SPEC §3 server.limits)
+  frame(*stream_parser_);
   return *stream_parser_;
 }
 
@@ -57,7 +69,7 @@ void Exchange::body_streamed(std::uint64_t bytes, bool complete) {
   if (!complete) keep_alive_ = false;
 }
 
-std::string_view Exchange::method() const noexcept { return request().method_string(); }
+std::string_view Exchange::method() const noexcept { return request().method(); }
 std::string_view Exchange::target() const noexcept { return request().target(); }
 
 std::string_view Exchange::path() const noexcept {
@@ -78,8 +90,7 @@ std::string_view Exchange::param(std::string_view name) const noexcept {
 }
 
 std::optional<std::string_view> Exchange::cookie(std::string_view name) const {
-  auto header = request()[http::field::cookie];
-  std::string_view rest(header.data(), header.size());
+  std::string_view rest = request()["Cookie"];
   while (!rest.empty()) {
     auto semi = rest.find(';');
     auto pair = rest.substr(0, semi);
@@ -108,8 +119,9 @@ asio::awaitable<std::optional<std::string>> Exchange::read_body() {
                                " bytes)");
     co_return std::nullopt;
   }
-  body_parser_.emplace(std::move(head_));
+  body_parser_.emplace();
   body_parser_->body_limit(limit);
+  frame(*body_parser_);
   auto [ec, n] = co_await http::async_read(stream_, buffer_, *body_parser_, asio::as_tuple(asio::use_awaitable));
   if (ec) {
     close_after_response();

@@ -49,6 +49,7 @@ struct Connection {
   beast::tcp_stream stream;
   std::string peer;  // the client's address, read once per connection
   crypto::KeyHashMemo key_memo;  // the hash of the API key this client sends
+  RequestHead head;              // the request being served (its storage reused by the next)
   // Waiting for the first byte of a request: a graceful shutdown may close it at
   // once, and the worker's sweep closes it when idle_until has passed.
   bool idle = false;
@@ -368,29 +369,15 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       linger = true;
       break;
     }
-    if (auto problem = check_head(head, limits.max_uri_bytes)) {
+    if (auto problem = parse_head(head, limits.max_uri_bytes, conn.head)) {
       co_await early_error(conn, problem->code, problem->message, path, started);
-      linger = true;
-      break;
-    }
-
-    HeadParser parser;
-    parser.header_limit(static_cast<std::uint32_t>(head_end + 1));
-    parser.eager(false);
-    // Beast checks Content-Length against its 1 MB default as the head completes;
-    // REST bodies get server.limits.max_body_bytes in read_body, proxied ones stream uncapped.
-    parser.body_limit(boost::none);
-    boost::system::error_code pec;
-    parser.put(asio::buffer(head.data(), head.size()), pec);
-    if (pec || !parser.is_header_done()) {
-      co_await early_error(conn, Code::bad_request, "the request head is malformed: " + pec.message(), path, started);
       linger = true;
       break;
     }
     buffer.consume(head_end);
 
-    auto match = router->match(parser.get().method_string(), strip_query(parser.get().target()));
-    Exchange ex(conn.stream, buffer, parser, cfg, crypto::unique_id("req"), std::move(match.params),
+    auto match = router->match(conn.head.method(), strip_query(conn.head.target()));
+    Exchange ex(conn.stream, buffer, conn.head, cfg, crypto::unique_id("req"), std::move(match.params),
                 &draining);
     ex.set_remote_address(conn.peer);
     ex.set_key_memo(&conn.key_memo);

@@ -147,7 +147,7 @@ class Relay {
     head_method_ = request.method == "HEAD";
     client_http10_ = client.version() == 10;
     if (ex.has_body()) {
-      auto expect = client[bhttp::field::expect];
+      auto expect = client["Expect"];
       expects_continue_ = iequals({expect.data(), expect.size()}, "100-continue");
       body_ = &ex.body_stream();  // moves the head: `client` is not used after this
       chunked_up_ = body_->chunked();

@@ -132,16 +132,14 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   }
   // The client's fields minus those SPEC §5 keeps back, walked in place (no copy of the rest).
   std::vector<std::string> listed;
-  for (const auto& field : ex.request())
-    if (field.name() == boost::beast::http::field::connection) {
-      auto names = connection_listed({field.value().data(), field.value().size()});
+  for (const auto& [name, value] : ex.request())
+    if (iequals(name, "connection")) {
+      auto names = connection_listed(value);
       listed.insert(listed.end(), names.begin(), names.end());
     }
   out.headers.reserve(16);
-  for (const auto& field : ex.request()) {
-    std::string_view name(field.name_string().data(), field.name_string().size());
-    if (!request_header_dropped(name, listed)) out.headers.emplace_back(name, field.value());
-  }
+  for (const auto& [name, value] : ex.request())
+    if (!request_header_dropped(name, listed)) out.headers.emplace_back(name, value);
   // The provider's fixed headers are defaults a client may override (a newer
   // API version, another media type); the credential always wins.
   for (auto& [name, value] : std::get<0>(fixed))

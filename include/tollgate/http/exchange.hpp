@@ -23,6 +23,7 @@
 #include "tollgate/config/config.hpp"
 #include "tollgate/crypto/hash.hpp"
 #include "tollgate/errors/error.hpp"
+#include "tollgate/http/head_check.hpp"
 #include "tollgate/http/router.hpp"
 
 namespace tollgate::http {
@@ -30,15 +31,13 @@ namespace tollgate::http {
 namespace beast = boost::beast;
 namespace asio = boost::asio;
 
-using RequestHead = beast::http::request_header<>;
 using Response = beast::http::response<beast::http::string_body>;
-using HeadParser = beast::http::request_parser<beast::http::empty_body>;
 using StringParser = beast::http::request_parser<beast::http::string_body>;
 using StreamParser = beast::http::request_parser<beast::http::buffer_body>;
 
 class Exchange {
  public:
-  Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, HeadParser& head,
+  Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, const RequestHead& head,
            std::shared_ptr<const config::Config> config, std::string request_id, Params params,
            const std::atomic<bool>* draining = nullptr);
 
@@ -97,9 +96,8 @@ class Exchange {
 
   // For streaming handlers (the relay). The request has a body to read.
   bool has_body() const noexcept { return has_body_; }
-  // A parser that reads the body in pieces from stream() and buffer(): the head
-  // parser moved into it (once; request() keeps working). Tell the exchange how
-  // the body ended with body_streamed().
+  // A parser that reads the body in pieces from stream() and buffer(), given
+  // the head's framing (once). Tell the exchange how the body ended with body_streamed().
   StreamParser& body_stream();
   // The body was read to its end (`complete`), so the connection can carry the next request.
   void body_streamed(std::uint64_t bytes, bool complete);
@@ -112,10 +110,13 @@ class Exchange {
  private:
   beast::tcp_stream& stream_;
   beast::flat_buffer& buffer_;
-  HeadParser& head_;
+  const RequestHead& head_;
   const std::atomic<bool>* draining_;  // the server is shutting down: answer with Connection: close
   std::optional<StringParser> body_parser_;
   std::optional<StreamParser> stream_parser_;
+  // Gives a body parser the head's framing (Content-Length or chunked), so it reads the body after it.
+  template <typename Parser>
+  void frame(Parser& parser);
   std::shared_ptr<const config::Config> config_;
   std::string request_id_;
   Params params_;

@@ -56,3 +56,51 @@ TEST_CASE("check_head refuses targets that are not a path: absolute-form and aut
   }
   CHECK_FALSE(check_head("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 1000));
 }
+
+// What parse_head keeps: Beast no longer parses the head after these checks,
+// so the method, target and framing it used to vouch for are checked here.
+TEST_CASE("parse_head refuses a method that is not a token and a target with a space or control") {
+  tollgate::http::RequestHead h;
+  using tollgate::http::parse_head;
+  CHECK(parse_head("G(T /x HTTP/1.1\r\nHost: a\r\n\r\n", 100, h)->message == "the request method must be a token");
+  CHECK(parse_head("GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 100, h)->message ==
+        "the request target has a space or a control character");
+  CHECK(parse_head("GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 100, h));
+  CHECK(parse_head("GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 100, h));
+  CHECK_FALSE(parse_head("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 100, h));  // obs-text passes, as before
+}
+
+TEST_CASE("parse_head keeps the fields in order as views, the framing and the keep-alive rule") {
+  tollgate::http::RequestHead h;
+  using tollgate::http::parse_head;
+  REQUIRE_FALSE(parse_head("POST /v1/x?y=1 HTTP/1.1\r\nHost: a\r\nX-Two: 1\r\nx-two: 2\r\nContent-Length:  42 \r\n"
+                           "Connection: foo, Close\r\n\r\n",
+                           100, h));
+  CHECK(h.method() == "POST");
+  CHECK(h.target() == "/v1/x?y=1");
+  CHECK(h.version() == 11);
+  REQUIRE(h.fields().size() == 5);
+  CHECK(h.fields()[2].first == "x-two");
+  CHECK(h["X-TWO"] == "1");  // the first of that name
+  CHECK(h["content-length"] == "42");
+  CHECK(h["Missing"].empty());
+  CHECK(h.content_length() == 42u);
+  CHECK_FALSE(h.chunked());
+  CHECK_FALSE(h.keep_alive());  // close listed among other tokens, any case
+
+  REQUIRE_FALSE(parse_head("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", 100, h));
+  CHECK(h.chunked());
+  CHECK_FALSE(h.content_length());
+  CHECK(h.keep_alive());  // HTTP/1.1 persists by default
+  REQUIRE_FALSE(parse_head("GET / HTTP/1.0\r\n\r\n", 100, h));
+  CHECK(h.version() == 10);
+  CHECK_FALSE(h.keep_alive());  // HTTP/1.0 only when asked
+  REQUIRE_FALSE(parse_head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 100, h));
+  CHECK(h.keep_alive());
+  // The storage is the head's own: the bytes it was parsed from may go.
+  std::string bytes = "GET /own HTTP/1.1\r\nHost: here\r\n\r\n";
+  REQUIRE_FALSE(parse_head(bytes, 100, h));
+  bytes.assign(bytes.size(), 'x');
+  CHECK(h.target() == "/own");
+  CHECK(h["Host"] == "here");
+}
