@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -15,8 +16,9 @@
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
 
 #include "tollgate/http/field_syntax.hpp"
 #include "tollgate/http/head_check.hpp"
@@ -35,7 +37,46 @@ using asio::awaitable;
 using boost::system::error_code;
 using errors::Code;
 using Clock = std::chrono::steady_clock;
-using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+
+// Beast's response parser without a message to fill: it frames and decodes the
+// body (length, chunks, the end by close, keep-alive), while tollgate keeps
+// the head's fields itself (check_response_head), so no field is stored in a
+// case-insensitive map or allocated. Body bytes are copied into the window
+// set by body_into, like buffer_body's; need_buffer when it is full.
+class ResponseParser final : public bhttp::basic_parser<false> {
+ public:
+  unsigned status() const { return status_; }
+  void body_into(char* data, std::size_t size) {
+    data_ = data;
+    room_ = size;
+  }
+  std::size_t room() const { return room_; }
+
+ private:
+  using string_view = beast::string_view;
+  void on_request_impl(bhttp::verb, string_view, string_view, int, error_code&) override {}
+  void on_response_impl(int code, string_view, int, error_code&) override { status_ = static_cast<unsigned>(code); }
+  void on_field_impl(bhttp::field, string_view, string_view, error_code&) override {}
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(string_view body, error_code& ec) override { return take(body, ec); }
+  void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override { return take(body, ec); }
+  void on_finish_impl(error_code&) override {}
+
+  std::size_t take(string_view body, error_code& ec) {
+    const std::size_t n = data_ ? std::min(room_, body.size()) : 0;
+    if (n) std::memcpy(data_, body.data(), n);
+    data_ += n;
+    room_ -= n;
+    if (n != body.size()) ec = bhttp::error::need_buffer;
+    return n;
+  }
+
+  unsigned status_ = 0;
+  char* data_ = nullptr;
+  std::size_t room_ = 0;
+};
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kChunk = 64 * 1024;             // one read buffer per direction
@@ -416,10 +457,17 @@ class Relay {
       // Beast gets the status line and the fields that frame the body (it knows
       // where the message ends and decodes chunks); the client's head is built
       // from the raw fields below, so the rest are not parsed and stored twice.
-      std::string framing_head(head.substr(0, head.find("\r\n") + 2));
-      for (const auto& [name, value] : fields_)
-        if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection"))
+      // Connection is tollgate's: its tokens name the fields to drop and decide
+      // whether the upstream keeps the connection (RFC 9112 §9.3).
+      auto& framing_head = framing_head_;  // reused: no allocation per response
+      framing_head.assign(head.substr(0, head.find("\r\n") + 2));
+      listed_.clear();
+      for (const auto& [name, value] : fields_) {
+        if (iequals(name, "content-length") || iequals(name, "transfer-encoding"))
           framing_head.append(name).append(": ").append(value).append("\r\n");
+        else if (iequals(name, "connection"))
+          http::for_each_list_item(value, [&](std::string_view token) { listed_.emplace_back(token); });
+      }
       framing_head.append("\r\n");
       parser.emplace();
       parser->header_limit(static_cast<std::uint32_t>(kMaxResponseHead + 4));
@@ -431,7 +479,7 @@ class Relay {
       if (pec || !parser->is_header_done())
         co_return upstream_failure(Code::upstream_unreachable, "malformed response head: " + pec.message(), false,
                                    false);
-      const unsigned status = parser->get().result_int();
+      const unsigned status = parser->status();
       if (status >= 200) {
         final_head = head;  // consumed once the client's head is built from it
         break;
@@ -445,8 +493,7 @@ class Relay {
     result_.upstream_latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at);
     ops::record_upstream_latency(metered_.call.provider,
                                  std::chrono::duration<double>(result_.upstream_latency).count());
-    auto& response = parser->get();
-    result_.status = response.result_int();
+    result_.status = parser->status();
 
     if (!refreshed_ && hook_.statuses &&
         std::find(hook_.statuses->begin(), hook_.statuses->end(), static_cast<int>(result_.status)) !=
@@ -489,20 +536,23 @@ class Relay {
     }
     const bool client_keep = ex_.keep_alive() && body_done_ && !close_delimited && !ex_.draining();
 
-    std::vector<std::string> listed;
-    for (const auto& [name, value] : fields_) {
-      if (!iequals(name, "connection")) continue;
-      auto names = connection_listed(value);
-      listed.insert(listed.end(), names.begin(), names.end());
-    }
+    const auto listed_has = [&](std::string_view token) {
+      return std::any_of(listed_.begin(), listed_.end(), [&](const std::string& t) { return iequals(t, token); });
+    };
+    // HTTP/1.1 and later persist unless closed; HTTP/1.0 only when asked to.
+    const bool http11 = final_head[5] > '1' || (final_head[5] == '1' && final_head[7] >= '1');
+    const bool upstream_keep = !listed_has("close") && (http11 || listed_has("keep-alive"));
     std::string out;
     out.reserve(final_head.size() + 128);
     out.append(client_http10_ ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(status)).append(" ");
-    auto reason = response.reason();
-    out.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(response.result())) : std::string_view(reason.data(), reason.size()));
+    // The reason phrase as the upstream sent it ("HTTP/1.1 200 OK": what
+    // follows the code); the standard one when it sent none.
+    const auto status_line = final_head.substr(0, final_head.find("\r\n"));
+    const auto reason = status_line.size() > 13 ? status_line.substr(13) : std::string_view{};
+    out.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(bhttp::int_to_status(status))) : reason);
     out.append("\r\n");
     for (const auto& [name, value] : fields_)
-      if (!response_header_dropped(name, listed)) out.append(name).append(": ").append(value).append("\r\n");
+      if (!response_header_dropped(name, listed_)) out.append(name).append(": ").append(value).append("\r\n");
     out.append(framing);
     if (!client_keep) out.append("Connection: close\r\n");
     else if (client_http10_) out.append("Connection: keep-alive\r\n");
@@ -518,17 +568,15 @@ class Relay {
     std::size_t first = 0;
     error_code first_ec;
     if (!parser->is_done() && buffer.size() != 0) {
-      auto& piece = parser->get().body();
-      piece.data = out_.get();
-      piece.size = kChunk;
+      parser->body_into(out_.get(), kChunk);
       while (buffer.size() != 0 && !parser->is_done()) {
         const std::size_t used = parser->put(buffer.data(), first_ec);
         buffer.consume(used);
         // need_more: the rest of a chunk (or its size line) is not here yet.
         if (first_ec == bhttp::error::need_buffer || first_ec == bhttp::error::need_more) first_ec = {};
-        if (first_ec || used == 0 || piece.size == 0) break;
+        if (first_ec || used == 0 || parser->room() == 0) break;
       }
-      first = kChunk - piece.size;
+      first = kChunk - parser->room();
     }
     // A small body (one that fits the buffer) is waited for before the head goes
     // out, as nginx's proxy_buffering does, so the client gets the whole answer
@@ -536,23 +584,19 @@ class Relay {
     // records). A stall or a break here ends like one in a later piece: the head,
     // what came of the body, then a reset.
     if (!first_ec && !parser->is_done() && !parser->chunked()) {
-      auto& piece = parser->get().body();
-      if (first == 0) {
-        piece.data = out_.get();
-        piece.size = kChunk;
-      }
+      if (first == 0) parser->body_into(out_.get(), kChunk);
       auto remaining = parser->content_length_remaining();
-      while (remaining && *remaining <= piece.size && !parser->is_done()) {
+      while (remaining && *remaining <= parser->room() && !parser->is_done()) {
         first_ec = co_await read_body_piece(up, transport, buffer, *parser);
         if (first_ec) break;
         remaining = parser->content_length_remaining();
       }
-      first = kChunk - piece.size;
+      first = kChunk - parser->room();
     }
     // The whole answer is in: its upstream connection goes back to the pool
     // before the client's write, ready for the next call (nothing reads it again).
     const auto answer_read = [&] {
-      reusable_ = sent_whole && body_done_ && response.keep_alive() && !parser->need_eof();
+      reusable_ = sent_whole && body_done_ && upstream_keep && !parser->need_eof();
     };
     if (!first_ec && parser->is_done()) {
       answer_read();
@@ -592,10 +636,9 @@ class Relay {
 
     // The body, one buffer at a time: memory stays flat however long it is.
     while (!parser->is_done()) {
-      parser->get().body().data = out_.get();
-      parser->get().body().size = kChunk;
+      parser->body_into(out_.get(), kChunk);
       const auto ec = co_await read_body_piece(up, transport, buffer, *parser);
-      const std::size_t n = kChunk - parser->get().body().size;
+      const std::size_t n = kChunk - parser->room();
       if (n != 0) {
         ex_.stream().expires_after(client_idle);
         error_code wec;
@@ -671,6 +714,8 @@ class Relay {
   ForwardResult result_;
   upstream::Lease* lease_ = nullptr;  // the attempt's connection
   std::vector<FieldView> fields_;     // the final response head's fields (views into its buffer)
+  std::string framing_head_;          // the status line and framing fields, for the parser
+  std::vector<std::string> listed_;   // the final response's Connection tokens
 };
 
 }  // namespace

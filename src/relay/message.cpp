@@ -1,6 +1,7 @@
 #include "tollgate/relay/message.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "tollgate/http/field_syntax.hpp"
@@ -9,7 +10,6 @@ namespace tollgate::relay {
 
 using http::iequals;
 using http::is_tchar;
-using http::split_list;
 using http::trim_ows;
 
 std::string request_head(std::string_view method, std::string_view target, const Headers& headers) {
@@ -26,8 +26,13 @@ std::string request_head(std::string_view method, std::string_view target, const
 std::optional<std::string> check_response_head(std::string_view head, std::vector<FieldView>* fields) {
   auto line_end = head.find("\r\n");
   if (line_end == std::string_view::npos) return "the response head is incomplete";
-  std::vector<std::string_view> lengths;
-  std::vector<std::string_view> codings;
+  // Checked as they come, without collecting them: every Content-Length
+  // element must be digits and equal to the first; Transfer-Encoding must be
+  // exactly one element, chunked.
+  std::string_view first_length;
+  std::optional<std::string> length_problem;
+  std::size_t codings = 0;
+  bool only_chunked = true;
   bool has_te = false;
   std::size_t pos = line_end + 2;
   while (pos < head.size()) {
@@ -52,22 +57,29 @@ std::optional<std::string> check_response_head(std::string_view head, std::vecto
     if (fields) fields->emplace_back(name, value);
     if (iequals(name, "content-length")) {
       if (value.empty()) return "an empty Content-Length in the response";
-      split_list(value, lengths);
+      http::for_each_list_item(value, [&](std::string_view length) {
+        if (length_problem) return;
+        if (length.size() > 19 ||
+            !std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; }))
+          length_problem = "a malformed Content-Length in the response";
+        else if (first_length.empty())
+          first_length = length;
+        else if (length != first_length)
+          length_problem = "differing Content-Length values in the response";
+      });
     } else if (iequals(name, "transfer-encoding")) {
       has_te = true;
-      split_list(value, codings);
+      http::for_each_list_item(value, [&](std::string_view coding) {
+        ++codings;
+        only_chunked = only_chunked && iequals(coding, "chunked");
+      });
     }
     pos = next;
   }
-  for (auto length : lengths) {
-    if (length.size() > 19 || !std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return "a malformed Content-Length in the response";
-    if (length != lengths.front()) return "differing Content-Length values in the response";
-  }
+  if (length_problem) return length_problem;
   if (has_te) {
-    if (!lengths.empty()) return "Transfer-Encoding together with Content-Length in the response";
-    if (codings.size() != 1 || !iequals(codings.front(), "chunked"))
-      return "a Transfer-Encoding other than chunked in the response";
+    if (!first_length.empty()) return "Transfer-Encoding together with Content-Length in the response";
+    if (codings != 1 || !only_chunked) return "a Transfer-Encoding other than chunked in the response";
   }
   return std::nullopt;
 }

@@ -53,26 +53,37 @@ inline constexpr std::array<bool, 256> kValueStop = [] {
 inline std::size_t scan_plain_field(std::string_view head, std::size_t pos, std::string_view& name,
                                     std::string_view& value) noexcept {
   const std::size_t size = head.size();
+  // The loops need no bound of their own: a whole head ends in LF, which is
+  // neither a tchar nor allowed in a value, so both stop at it at the latest.
+  if (pos >= size || head[size - 1] != '\n') return std::string_view::npos;
+  const char* p = head.data();
   std::size_t i = pos;
-  while (i < size && kTchar[static_cast<unsigned char>(head[i])]) ++i;
-  if (i == pos || i == size || head[i] != ':') return std::string_view::npos;
+  while (kTchar[static_cast<unsigned char>(p[i])]) ++i;
+  if (i == pos || p[i] != ':') return std::string_view::npos;
   std::size_t j = i + 1;
-  while (j < size && !kValueStop[static_cast<unsigned char>(head[j])]) ++j;
-  if (j + 1 >= size || head[j] != '\r' || head[j + 1] != '\n') return std::string_view::npos;
+  while (!kValueStop[static_cast<unsigned char>(p[j])]) ++j;
+  if (p[j] != '\r' || j + 1 >= size || p[j + 1] != '\n') return std::string_view::npos;
   name = head.substr(pos, i - pos);
   value = trim_ows(head.substr(i + 1, j - i - 1));
   return j + 2;
 }
 
-// Appends the trimmed, non-empty elements of a comma-separated value.
-inline void split_list(std::string_view value, std::vector<std::string_view>& out) {
+// Calls each(item) for the trimmed, non-empty elements of a comma-separated
+// value, in order.
+template <typename Each>
+void for_each_list_item(std::string_view value, Each&& each) {
   for (;;) {
     auto comma = value.find(',');
     auto item = trim_ows(value.substr(0, comma));
-    if (!item.empty()) out.push_back(item);
+    if (!item.empty()) each(item);
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
+}
+
+// Appends the trimmed, non-empty elements of a comma-separated value.
+inline void split_list(std::string_view value, std::vector<std::string_view>& out) {
+  for_each_list_item(value, [&](std::string_view item) { out.push_back(item); });
 }
 
 }  // namespace tollgate::http
