@@ -47,6 +47,26 @@ TEST_CASE("constant_time_equal is plain equality, including across different len
   CHECK_FALSE(constant_time_equal(std::string("a\0b", 3), std::string("a\0c", 3)));
 }
 
+TEST_CASE("constant_time_equal finds a difference in any byte of a long value, within a word or after the last") {
+  // Lengths around the eight-byte steps: the difference in a whole word, in the
+  // tail after the last word, in the first and in the last byte.
+  for (std::size_t len : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 40u, 64u, 71u}) {
+    std::string a(len, 'k');
+    for (std::size_t i = 0; i < len; ++i) a[i] = static_cast<char>('a' + i % 26);
+    CHECK(constant_time_equal(a, a));
+    for (std::size_t i = 0; i < len; ++i) {
+      for (unsigned char bit = 1; bit != 0; bit = static_cast<unsigned char>(bit << 1)) {
+        std::string b = a;
+        b[i] = static_cast<char>(static_cast<unsigned char>(b[i]) ^ bit);
+        CHECK_FALSE(constant_time_equal(a, b));
+        CHECK_FALSE(constant_time_equal(b, a));
+      }
+    }
+    CHECK_FALSE(constant_time_equal(a, a + "x"));
+    CHECK_FALSE(constant_time_equal(a.substr(1), a));
+  }
+}
+
 TEST_CASE("a stored key hash matches only its own key") {
   const std::string key = "tg_live_abcdefghijklmnopqrstuvwxyz012345";
   const std::string stored = hash_key(key);
