@@ -124,3 +124,24 @@ TEST_CASE("an upstream's own Tollgate-* response headers never reach the client"
   REQUIRE(out.size() == 1);
   CHECK(out[0].first == "X-Ok");
 }
+
+TEST_CASE("a name is dropped only when it is one of the fixed names, not when it merely shares its length or start") {
+  // The classification compares a name with the fixed names of its own length:
+  // near misses of every such length stay, in any case.
+  for (std::string_view name : {"EXPECT", "Host", "cookie", "FORWARDED", "Authorization", "Content-Length",
+                                "Tollgate-Anything", "x-forwarded-port", "TE", "Keep-Alive"}) {
+    CAPTURE(name);
+    CHECK(relay::request_header_dropped(name, {}));
+  }
+  for (std::string_view name : {"Accept", "Hosts", "Cookies", "Origin", "Forwarder", "authorisation", "Content-Lengths",
+                                "Tollgate", "X-Forwarded", "Te-", "Keep-Alives", "Date", "ETag", "Via", "x"}) {
+    CAPTURE(name);
+    CHECK_FALSE(relay::request_header_dropped(name, {}));
+  }
+  CHECK(relay::response_header_dropped("CONTENT-LENGTH", {}));
+  CHECK(relay::response_header_dropped("tollgate-x", {}));
+  CHECK_FALSE(relay::response_header_dropped("Content-Type", {}));
+  CHECK_FALSE(relay::response_header_dropped("Authorization", {}));
+  CHECK_FALSE(relay::response_header_dropped("Cookie", {}));
+  CHECK(relay::response_header_dropped("X-Mine", {"x-mine"}));
+}
