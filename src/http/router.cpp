@@ -43,6 +43,9 @@ void Router::add(std::string method, std::string_view pattern, Handler handler) 
     route.literal_prefix += route.segments[i].text;
     if (i + 1 < route.segments.size()) route.literal_prefix += '/';
   }
+  const auto second = route.literal_prefix.find('/', 1);
+  route.probe = second != std::string::npos && second + 1 < route.literal_prefix.size() ? second + 1
+                                                                                        : route.literal_prefix.size() - 1;
   routes_.push_back(std::move(route));
 }
 
@@ -84,7 +87,10 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
   Match m;
   Params params;
   for (const auto& route : routes_) {
-    if (!path.starts_with(route.literal_prefix) || !match_route(route, path, params)) continue;
+    const auto& prefix = route.literal_prefix;
+    if (path.size() <= route.probe || path[route.probe] != prefix[route.probe] || !path.starts_with(prefix) ||
+        !match_route(route, path, params))
+      continue;
     if (route.method == "*" || route.method == method) {
       m.kind = Match::Kind::found;
       m.handler = &route.handler;

@@ -47,6 +47,9 @@ class Router {
     // The pattern up to its first parameter ("/v1/proxy/"): a path without it
     // cannot match, so most routes are passed over with one comparison.
     std::string literal_prefix;
+    // One byte of the prefix tested before the whole of it: the first of its
+    // second segment, where routes under one version part ("/v1/") differ.
+    std::size_t probe = 0;
   };
   static bool match_route(const Route& route, std::string_view path, Params& params);
   std::vector<Route> routes_;
