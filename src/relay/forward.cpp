@@ -29,6 +29,7 @@ namespace tollgate::relay {
 namespace {
 
 using http::iequals;
+using namespace std::string_view_literals;  // literals appended without strlen
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -464,11 +465,11 @@ class Relay {
       listed_.clear();
       for (const auto& [name, value] : fields_) {
         if (iequals(name, "content-length") || iequals(name, "transfer-encoding"))
-          framing_head.append(name).append(": ").append(value).append("\r\n");
+          framing_head.append(name).append(": "sv).append(value).append("\r\n"sv);
         else if (iequals(name, "connection"))
           http::for_each_list_item(value, [&](std::string_view token) { listed_.emplace_back(token); });
       }
-      framing_head.append("\r\n");
+      framing_head.append("\r\n"sv);
       parser.emplace();
       parser->header_limit(static_cast<std::uint32_t>(kMaxResponseHead + 4));
       parser->body_limit(boost::none);
@@ -544,21 +545,21 @@ class Relay {
     const bool upstream_keep = !listed_has("close") && (http11 || listed_has("keep-alive"));
     std::string out;
     out.reserve(final_head.size() + 128);
-    out.append(client_http10_ ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(status)).append(" ");
+    out.append(client_http10_ ? "HTTP/1.0 "sv : "HTTP/1.1 "sv).append(std::to_string(status)).append(" "sv);
     // The reason phrase as the upstream sent it ("HTTP/1.1 200 OK": what
     // follows the code); the standard one when it sent none.
     const auto status_line = final_head.substr(0, final_head.find("\r\n"));
     const auto reason = status_line.size() > 13 ? status_line.substr(13) : std::string_view{};
     out.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(bhttp::int_to_status(status))) : reason);
-    out.append("\r\n");
+    out.append("\r\n"sv);
     for (const auto& [name, value] : fields_)
-      if (!response_header_dropped(name, listed_)) out.append(name).append(": ").append(value).append("\r\n");
+      if (!response_header_dropped(name, listed_)) out.append(name).append(": "sv).append(value).append("\r\n"sv);
     out.append(framing);
-    if (!client_keep) out.append("Connection: close\r\n");
-    else if (client_http10_) out.append("Connection: keep-alive\r\n");
-    out.append("Tollgate-Request-Id: ").append(ex_.request_id()).append("\r\n");
-    if (refreshed_) out.append("Tollgate-Refreshed: true\r\n");
-    out.append("\r\n");
+    if (!client_keep) out.append("Connection: close\r\n"sv);
+    else if (client_http10_) out.append("Connection: keep-alive\r\n"sv);
+    out.append("Tollgate-Request-Id: "sv).append(ex_.request_id()).append("\r\n"sv);
+    if (refreshed_) out.append("Tollgate-Refreshed: true\r\n"sv);
+    out.append("\r\n"sv);
     buffer.consume(final_head.size());
 
     // The body bytes that arrived with the head go out in the same write as the

@@ -9,6 +9,7 @@
 namespace tollgate::relay {
 
 using http::iequals;
+using namespace std::string_view_literals;  // literals appended without strlen
 using http::is_tchar;
 using http::trim_ows;
 
@@ -17,9 +18,9 @@ std::string request_head(std::string_view method, std::string_view target, const
   for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
   std::string out;
   out.reserve(size);
-  out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
-  for (const auto& [name, value] : headers) out.append(name).append(": ").append(value).append("\r\n");
-  out.append("\r\n");
+  out.append(method).append(" "sv).append(target).append(" HTTP/1.1\r\n"sv);
+  for (const auto& [name, value] : headers) out.append(name).append(": "sv).append(value).append("\r\n"sv);
+  out.append("\r\n"sv);
   return out;
 }
 
