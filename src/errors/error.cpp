@@ -55,41 +55,44 @@ std::optional<Code> from_name(std::string_view n) noexcept {
   return std::nullopt;
 }
 
-void append_json_quoted(std::string& out, std::string_view text) {
+char* write_json_quoted(char* out, std::string_view text) noexcept {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.reserve(out.size() + text.size() + 2);
-  out.push_back('"');
-  // Runs that need no escaping (nearly all of a log line) are appended whole.
   static constexpr auto kPlain = [] {
     std::array<bool, 256> t{};
     for (int c = 0x20; c < 0x100; ++c) t[c] = c != 0x7f && c != '"' && c != '\\';
     return t;
   }();
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t run = i;
-    while (run < text.size() && kPlain[static_cast<unsigned char>(text[run])]) ++run;
-    out.append(text.data() + i, run - i);
-    if (run == text.size()) break;
-    i = run + 1;
-    const unsigned char c = static_cast<unsigned char>(text[run]);
+  *out++ = '"';
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (kPlain[c]) {
+      *out++ = ch;
+      continue;
+    }
+    *out++ = '\\';
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+      case '"': *out++ = '"'; break;
+      case '\\': *out++ = '\\'; break;
+      case '\n': *out++ = 'n'; break;
+      case '\r': *out++ = 'r'; break;
+      case '\t': *out++ = 't'; break;
+      default:  // the other controls and DEL
+        *out++ = 'u';
+        *out++ = '0';
+        *out++ = '0';
+        *out++ = kHex[c >> 4];
+        *out++ = kHex[c & 0xf];
     }
   }
-  out.push_back('"');
+  *out++ = '"';
+  return out;
+}
+
+void append_json_quoted(std::string& out, std::string_view text) {
+  const std::size_t at = out.size();
+  out.resize(at + json_quoted_bound(text.size()));
+  char* end = write_json_quoted(out.data() + at, text);
+  out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 std::string json_quote(std::string_view text) {

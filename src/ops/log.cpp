@@ -84,27 +84,54 @@ void write_timestamp(char* out) {
 void append_line(std::string& out, Format format, Level level, std::string_view message,
                  std::initializer_list<Field> fields, std::string_view timestamp) {
   if (format == Format::json) {
-    out += "{\"ts\":\"";
-    out += timestamp;
-    out += "\",\"level\":\"";
-    out += level_name(level);
-    out += "\",\"msg\":";
-    errors::append_json_quoted(out, message);
+    // Written through a cursor into room made once for the whole line: the
+    // request line's score of keys and values costs no capacity check each.
+    constexpr std::size_t kNumberRoom = 64;  // to_chars of an int64 or a "%.3f" double that fits
+    constexpr std::string_view kTs = "{\"ts\":\"", kLevel = "\",\"level\":\"", kMsg = "\",\"msg\":", kEnd = "}\n";
+    std::size_t room = kTs.size() + timestamp.size() + kLevel.size() + 5 + kMsg.size() +
+                       errors::json_quoted_bound(message.size()) + kEnd.size();
     for (const auto& f : fields) {
-      out += ',';
-      errors::append_json_quoted(out, f.key);
-      out += ':';
+      room += 2 + errors::json_quoted_bound(f.key.size());
+      const auto* text = std::get_if<std::string_view>(&f.value);
+      room += text ? errors::json_quoted_bound(text->size()) : kNumberRoom;
+    }
+    const std::size_t at = out.size();
+    out.resize(at + room);
+    char* p = out.data() + at;
+    const auto put = [&p](std::string_view s) {
+      std::memcpy(p, s.data(), s.size());
+      p += s.size();
+    };
+    put(kTs);
+    put(timestamp);
+    put(kLevel);
+    put(level_name(level));
+    put(kMsg);
+    p = errors::write_json_quoted(p, message);
+    for (const auto& f : fields) {
+      *p++ = ',';
+      p = errors::write_json_quoted(p, f.key);
+      *p++ = ':';
       std::visit(
           [&](const auto& v) {
             using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::string_view>) errors::append_json_quoted(out, v);
-            else if constexpr (std::is_same_v<T, bool>) out += v ? "true" : "false";
-            else if constexpr (std::is_same_v<T, double>) append_number(out, v);
-            else append_integer(out, v);
+            if constexpr (std::is_same_v<T, std::string_view>) {
+              p = errors::write_json_quoted(p, v);
+            } else if constexpr (std::is_same_v<T, bool>) {
+              put(v ? "true" : "false");
+            } else if constexpr (std::is_same_v<T, double>) {
+              auto [end, ec] = std::isfinite(v) ? std::to_chars(p, p + kNumberRoom, v, std::chars_format::fixed, 3)
+                                                : std::to_chars_result{p, std::errc::value_too_large};
+              if (ec == std::errc()) p = end;
+              else put("null");
+            } else {
+              p = std::to_chars(p, p + kNumberRoom, v).ptr;
+            }
           },
           f.value);
     }
-    out += "}\n";
+    put(kEnd);
+    out.resize(static_cast<std::size_t>(p - out.data()));
   } else {
     out += timestamp;
     out += ' ';

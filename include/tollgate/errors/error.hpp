@@ -48,6 +48,12 @@ std::string json_body(Code code, std::string_view message, std::string_view requ
 std::string json_quote(std::string_view text);
 // The same, appended to `out` (no allocation of its own on a hot path).
 void append_json_quoted(std::string& out, std::string_view text);
+// The most bytes write_json_quoted writes for a text of n bytes (every byte
+// a \u00XX escape, and the quotes).
+constexpr std::size_t json_quoted_bound(std::size_t n) noexcept { return 6 * n + 2; }
+// json_quote() into `out`, which has room for json_quoted_bound(text.size())
+// bytes; returns the end of what it wrote. For builders that reserve once.
+char* write_json_quoted(char* out, std::string_view text) noexcept;
 
 // An error as a value: what a data-path function returns instead of throwing.
 struct Error {
