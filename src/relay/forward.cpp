@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -523,14 +524,12 @@ class Relay {
     const bool no_body = head_method_ || status == 204 || status == 304;
     bool chunked_down = false;
     bool close_delimited = false;
-    std::string framing;
+    boost::optional<std::uint64_t> length_down;  // the Content-Length the client is told, if any
     if (no_body) {
-      if (head_method_ && parser->content_length())
-        framing = "Content-Length: " + std::to_string(*parser->content_length()) + "\r\n";
+      if (head_method_) length_down = parser->content_length();
     } else if (auto length = parser->content_length()) {
-      framing = "Content-Length: " + std::to_string(*length) + "\r\n";
+      length_down = length;
     } else if (!client_http10_) {
-      framing = "Transfer-Encoding: chunked\r\n";
       chunked_down = true;
     } else {
       close_delimited = true;
@@ -543,23 +542,52 @@ class Relay {
     // HTTP/1.1 and later persist unless closed; HTTP/1.0 only when asked to.
     const bool http11 = final_head[5] > '1' || (final_head[5] == '1' && final_head[7] >= '1');
     const bool upstream_keep = !listed_has("close") && (http11 || listed_has("keep-alive"));
-    std::string out;
-    out.reserve(final_head.size() + 128);
-    out.append(client_http10_ ? "HTTP/1.0 "sv : "HTTP/1.1 "sv).append(std::to_string(status)).append(" "sv);
+    // Written through a cursor into room made once: the upstream's whole head
+    // (the fields dropped here included) bounds what is kept of it, plus one
+    // byte a field for a "name:value" line that goes out as "name: value".
+    const auto status_line = final_head.substr(0, final_head.find("\r\n"));
     // The reason phrase as the upstream sent it ("HTTP/1.1 200 OK": what
     // follows the code); the standard one when it sent none.
-    const auto status_line = final_head.substr(0, final_head.find("\r\n"));
-    const auto reason = status_line.size() > 13 ? status_line.substr(13) : std::string_view{};
-    out.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(bhttp::int_to_status(status))) : reason);
-    out.append("\r\n"sv);
-    for (const auto& [name, value] : fields_)
-      if (!response_header_dropped(name, listed_)) out.append(name).append(": "sv).append(value).append("\r\n"sv);
-    out.append(framing);
-    if (!client_keep) out.append("Connection: close\r\n"sv);
-    else if (client_http10_) out.append("Connection: keep-alive\r\n"sv);
-    out.append("Tollgate-Request-Id: "sv).append(ex_.request_id()).append("\r\n"sv);
-    if (refreshed_) out.append("Tollgate-Refreshed: true\r\n"sv);
-    out.append("\r\n"sv);
+    auto reason = status_line.size() > 13 ? status_line.substr(13) : std::string_view{};
+    if (reason.empty()) reason = bhttp::obsolete_reason(bhttp::int_to_status(status));
+    constexpr std::string_view kLength = "Content-Length: ", kChunked = "Transfer-Encoding: chunked\r\n",
+                               kClose = "Connection: close\r\n", kKeep = "Connection: keep-alive\r\n",
+                               kId = "Tollgate-Request-Id: ", kRefreshed = "Tollgate-Refreshed: true\r\n";
+    std::string out;
+    out.resize(final_head.size() + fields_.size() + reason.size() + kLength.size() + 24 + kChunked.size() + kKeep.size() +
+               kId.size() + ex_.request_id().size() + kRefreshed.size() + 32);
+    char* p = out.data();
+    const auto put = [&p](std::string_view piece) {
+      std::memcpy(p, piece.data(), piece.size());
+      p += piece.size();
+    };
+    put(client_http10_ ? "HTTP/1.0 "sv : "HTTP/1.1 "sv);
+    p = std::to_chars(p, p + 8, status).ptr;
+    *p++ = ' ';
+    put(reason);
+    put("\r\n"sv);
+    for (const auto& [name, value] : fields_) {
+      if (response_header_dropped(name, listed_)) continue;
+      put(name);
+      put(": "sv);
+      put(value);
+      put("\r\n"sv);
+    }
+    if (length_down) {
+      put(kLength);
+      p = std::to_chars(p, p + 24, *length_down).ptr;
+      put("\r\n"sv);
+    } else if (chunked_down) {
+      put(kChunked);
+    }
+    if (!client_keep) put(kClose);
+    else if (client_http10_) put(kKeep);
+    put(kId);
+    put(ex_.request_id());
+    put("\r\n"sv);
+    if (refreshed_) put(kRefreshed);
+    put("\r\n"sv);
+    out.resize(static_cast<std::size_t>(p - out.data()));
     buffer.consume(final_head.size());
 
     // The body bytes that arrived with the head go out in the same write as the
