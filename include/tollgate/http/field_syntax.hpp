@@ -4,6 +4,8 @@
 // tokens, optional whitespace and comma-separated lists. Header-only and pure.
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -61,6 +63,17 @@ inline std::size_t scan_plain_field(std::string_view head, std::size_t pos, std:
   while (kTchar[static_cast<unsigned char>(p[i])]) ++i;
   if (i == pos || p[i] != ':') return std::string_view::npos;
   std::size_t j = i + 1;
+  // Eight value bytes at a time while none is below 0x20 or DEL (the bit
+  // tricks say exactly whether a word has one, not where); the byte loop
+  // finds it, and takes a word with a tab, which is allowed, from there on.
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  while (j + 8 <= size) {
+    std::uint64_t w;
+    std::memcpy(&w, p + j, 8);
+    const std::uint64_t del = w ^ (kOnes * 0x7f);
+    if (((w - kOnes * 0x20) & ~w & kHighs) | ((del - kOnes) & ~del & kHighs)) break;
+    j += 8;
+  }
   while (!kValueStop[static_cast<unsigned char>(p[j])]) ++j;
   if (p[j] != '\r' || j + 1 >= size || p[j + 1] != '\n') return std::string_view::npos;
   name = head.substr(pos, i - pos);

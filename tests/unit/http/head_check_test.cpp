@@ -104,3 +104,32 @@ TEST_CASE("parse_head keeps the fields in order as views, the framing and the ke
   CHECK(h.target() == "/own");
   CHECK(h["Host"] == "here");
 }
+
+TEST_CASE("a field value is refused for a control byte or DEL at any position, and accepted for any other byte") {
+  // Every byte value at every position of a 40-byte value: the scan goes
+  // eight bytes at a time, so this covers each position within a word and
+  // the bytes after the last whole word.
+  const std::string value(40, 'v');
+  for (std::size_t at = 0; at < value.size(); ++at) {
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string v = value;
+      v[at] = static_cast<char>(byte);
+      const std::string head = "GET /x HTTP/1.1\r\nHost: a\r\nX-V: " + v + "\r\n\r\n";
+      const bool allowed = byte == '\t' || (byte >= 0x20 && byte != 0x7f);
+      CAPTURE(at);
+      CAPTURE(byte);
+      if (allowed) {
+        // OWS at the value's ends is trimmed, not refused; a byte in the middle is the value's.
+        CHECK_FALSE(check_head(head, 100));
+        tollgate::http::RequestHead parsed;
+        REQUIRE_FALSE(tollgate::http::parse_head(head, 100, parsed));
+        const auto expected = (at == 0 || at + 1 == v.size()) && (byte == ' ' || byte == '\t')
+                                  ? (at == 0 ? std::string_view(v).substr(1) : std::string_view(v).substr(0, 39))
+                                  : std::string_view(v);
+        CHECK(parsed["X-V"] == expected);
+      } else {
+        CHECK(check_head(head, 100));
+      }
+    }
+  }
+}

@@ -43,3 +43,26 @@ TEST_CASE("check_response_head refuses every ambiguous or broken framing") {
     CHECK_FALSE(problem->empty());
   }
 }
+
+TEST_CASE("check_response_head refuses a control byte or DEL at any position of a value, and keeps any other byte") {
+  const std::string value(40, 'v');
+  for (std::size_t at = 1; at + 1 < value.size(); ++at) {  // inside the value: no OWS trimming
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string v = value;
+      v[at] = static_cast<char>(byte);
+      const std::string head = "HTTP/1.1 200 OK\r\nX-V: " + v + "\r\nContent-Length: 0\r\n\r\n";
+      const bool allowed = byte == '\t' || (byte >= 0x20 && byte != 0x7f);
+      CAPTURE(at);
+      CAPTURE(byte);
+      std::vector<tollgate::relay::FieldView> fields;
+      const auto problem = check_response_head(head, &fields);
+      if (allowed) {
+        REQUIRE_FALSE(problem);
+        REQUIRE(fields.size() == 2);
+        CHECK(fields[0].second == v);
+      } else {
+        CHECK(problem);
+      }
+    }
+  }
+}
