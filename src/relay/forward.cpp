@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/basic_parser.hpp>
@@ -136,6 +137,36 @@ class ScratchBuffer {
     return spare;
   }
   std::unique_ptr<char[]> data_;
+};
+
+// The response head's read buffer, reused per worker thread like the
+// ScratchBuffers: a flat_buffer keeps its storage when moved and cleared, so a
+// call allocates none in the steady state (it was one 16 KiB allocation each).
+class HeadBuffer {
+ public:
+  HeadBuffer() {
+    auto& spare = free_list();
+    if (!spare.empty()) {
+      buffer_ = std::move(spare.back());
+      spare.pop_back();
+    }
+  }
+  ~HeadBuffer() {
+    auto& spare = free_list();
+    if (spare.size() >= 1024 || buffer_.capacity() > 2 * kMaxResponseHead) return;  // a huge one goes
+    buffer_.clear();
+    spare.push_back(std::move(buffer_));
+  }
+  HeadBuffer(const HeadBuffer&) = delete;
+  HeadBuffer& operator=(const HeadBuffer&) = delete;
+  beast::flat_buffer& get() noexcept { return buffer_; }
+
+ private:
+  static std::vector<beast::flat_buffer>& free_list() {
+    thread_local std::vector<beast::flat_buffer> spare;
+    return spare;
+  }
+  beast::flat_buffer buffer_;
 };
 
 // "<hex size>\r\n" of a chunk of n bytes, in `line`; returns its length.
@@ -416,7 +447,8 @@ class Relay {
     // The response head, read by hand so its raw bytes can be checked and the
     // first-byte timeout ends at the first byte. An upstream that answered early
     // and stopped reading is still heard after a failed write.
-    beast::flat_buffer buffer;
+    HeadBuffer head_buffer;
+    auto& buffer = head_buffer.get();
     std::optional<ResponseParser> parser;
     std::string_view final_head;  // the final response's raw head, at the front of `buffer`
     bool any_byte = false;
@@ -567,7 +599,7 @@ class Relay {
     put(reason);
     put("\r\n"sv);
     for (const auto& [name, value] : fields_) {
-      if (response_header_dropped(name, listed_)) continue;
+      if (response_header_dropped(name, {listed_.data(), listed_.size()})) continue;
       put(name);
       put(": "sv);
       put(value);
@@ -744,7 +776,7 @@ class Relay {
   upstream::Lease* lease_ = nullptr;  // the attempt's connection
   std::vector<FieldView> fields_;     // the final response head's fields (views into its buffer)
   std::string framing_head_;          // the status line and framing fields, for the parser
-  std::vector<std::string> listed_;   // the final response's Connection tokens
+  boost::container::small_vector<std::string, 2> listed_;  // the final response's Connection tokens
 };
 
 }  // namespace

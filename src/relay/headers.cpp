@@ -30,11 +30,11 @@ std::vector<std::string> all_connection_listed(const Headers& in) {
   return names;
 }
 
-bool listed_in(const std::vector<std::string>& listed, std::string_view name) {
+bool listed_in(std::span<const std::string> listed, std::string_view name) {
   return std::any_of(listed.begin(), listed.end(), [&](const std::string& token) { return iequals(token, name); });
 }
 
-Headers filter(const Headers& in, bool (*dropped)(std::string_view, const std::vector<std::string>&)) {
+Headers filter(const Headers& in, bool (*dropped)(std::string_view, std::span<const std::string>)) {
   const auto listed = all_connection_listed(in);
   Headers out;
   out.reserve(in.size());
@@ -97,13 +97,13 @@ bool is_client_only(std::string_view name) {
 
 }  // namespace
 
-bool request_header_dropped(std::string_view name, const std::vector<std::string>& listed) {
+bool request_header_dropped(std::string_view name, std::span<const std::string> listed) {
   if (name.empty()) return false;
   return is_hop_by_hop(name) || is_client_only(name) || is_tollgate_field(name) ||
          (lower(name.front()) == 'x' && istarts_with(name, "x-forwarded-")) || listed_in(listed, name);
 }
 
-bool response_header_dropped(std::string_view name, const std::vector<std::string>& listed) {
+bool response_header_dropped(std::string_view name, std::span<const std::string> listed) {
   // Transfer-Encoding is hop-by-hop already; Content-Length is the framing layer's.
   // An upstream's own Tollgate-* headers go too: a client must always be able to
   // tell tollgate's answers (Tollgate-Error, Tollgate-Refreshed) from the provider's.

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 namespace boost::asio {
 template <typename T, typename Executor>
 class awaitable;
@@ -20,7 +22,8 @@ namespace tollgate::http {
 class Exchange;
 using Handler = std::function<boost::asio::awaitable<void, boost::asio::any_io_executor>(Exchange&)>;
 
-using Params = std::vector<std::pair<std::string_view, std::string_view>>;
+// A route has at most a few parameters: kept inline, no allocation per match.
+using Params = boost::container::small_vector<std::pair<std::string_view, std::string_view>, 4>;
 
 class Router {
  public:

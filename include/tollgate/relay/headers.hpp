@@ -1,6 +1,7 @@
 #pragma once
 // The header rules of SPEC §5 "Safety" on a plain (name, value) list, in the
 // order received. Names compare case-insensitively. Pure functions, no I/O.
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,8 +22,8 @@ std::vector<std::string> connection_listed(std::string_view connection_value);
 // The rules of the two filters below for one field, for callers that walk a
 // message's fields without copying them: `listed` is connection_listed() of
 // every Connection field of that message.
-bool request_header_dropped(std::string_view name, const std::vector<std::string>& listed);
-bool response_header_dropped(std::string_view name, const std::vector<std::string>& listed);
+bool request_header_dropped(std::string_view name, std::span<const std::string> listed);
+bool response_header_dropped(std::string_view name, std::span<const std::string> listed);
 
 // Client → upstream: drops hop-by-hop headers, those named in any `Connection`
 // header, `Authorization`, `Cookie`, `Tollgate-*`, `Forwarded`,
