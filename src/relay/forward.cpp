@@ -174,20 +174,25 @@ std::size_t chunk_size_line(std::size_t n, std::array<char, 24>& line) {
   return static_cast<std::size_t>(std::snprintf(line.data(), line.size(), "%zx\r\n", n));
 }
 
-// Writes `buffers` to a plain TCP stream: first straight to the socket, then,
-// for whatever the kernel did not take at once, the timed asynchronous write.
-// A small write nearly always goes whole in the first step, which spares the
-// timer, the queued completion and the coroutine's suspension around it.
+// Writes `buffers` to a plain TCP stream: first straight to the socket
+// (write_now, a plain function), then, for whatever the kernel did not take at
+// once, the timed asynchronous write (write_rest). A small write nearly always
+// goes whole in the first step, which spares the timer, the queued completion
+// and the coroutine frame and suspension around it.
 template <typename Buffers>
-awaitable<std::pair<error_code, std::size_t>> write_through(beast::tcp_stream& stream, const Buffers& buffers,
-                                                            Clock::duration idle) {
+std::pair<error_code, std::size_t> write_now(beast::tcp_stream& stream, const Buffers& buffers) {
   auto& socket = stream.socket();
   error_code ec;
   if (!socket.non_blocking()) socket.non_blocking(true, ec);  // once per connection (one ioctl)
   std::size_t done = ec ? 0 : socket.write_some(buffers, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-  const std::size_t total = asio::buffer_size(buffers);
-  if (ec || done == total) co_return std::pair{ec, done};
+  return {ec, done};
+}
+
+// The rest of `buffers` after `done` bytes; returns the total written.
+template <typename Buffers>
+awaitable<std::pair<error_code, std::size_t>> write_rest(beast::tcp_stream& stream, const Buffers& buffers,
+                                                         std::size_t done, Clock::duration idle) {
   beast::buffers_suffix<Buffers> rest(buffers);
   rest.consume(done);
   stream.expires_after(idle);
@@ -247,7 +252,14 @@ class Relay {
     bool fresh = false;  // the next attempt takes a new connection
     bool connect_retried = false;
     for (;;) {
-      auto leased = co_await pool_.acquire(request_.url, fresh);
+      // A kept connection is taken without entering the pool's coroutine. (No
+      // co_await inside a conditional expression: g++ 12 miscompiles it.)
+      std::optional<std::variant<upstream::Lease, upstream::Error>> taken;
+      if (!fresh) {
+        if (auto kept = pool_.reuse(request_.url)) taken.emplace(std::move(*kept));
+      }
+      if (!taken) taken.emplace(co_await pool_.acquire(request_.url, true));
+      auto& leased = *taken;
       fresh = false;
       if (auto* error = std::get_if<upstream::Error>(&leased)) {
         // A refused or reset connect sent nothing: once more on a new connection.
@@ -380,7 +392,10 @@ class Relay {
     error_code ec;
     std::size_t written = 0;
     if constexpr (std::is_same_v<S, upstream::PlainStream>) {
-      std::tie(ec, written) = co_await write_through(up, asio::buffer(head_), std::min<Clock::duration>(idle, deadline_ - Clock::now()));
+      std::tie(ec, written) = write_now(up, asio::buffer(head_));
+      if (!ec && written != head_.size())
+        std::tie(ec, written) = co_await write_rest(up, asio::buffer(head_), written,
+                                                    std::min<Clock::duration>(idle, deadline_ - Clock::now()));
     } else {
       std::tie(ec, written) = co_await asio::async_write(up, asio::buffer(head_), kNoThrow);
     }
@@ -675,7 +690,9 @@ class Relay {
     // one answered call at most, never under-counts (SPEC §6).
     record(status);
     const auto client_idle = cfg_->server.timeouts.idle;
-    auto [hec, written] = co_await write_through(ex_.stream(), pieces, client_idle);
+    auto [hec, written] = write_now(ex_.stream(), pieces);
+    if (!hec && written != asio::buffer_size(pieces))
+      std::tie(hec, written) = co_await write_rest(ex_.stream(), pieces, written, client_idle);
     head_sent_ = true;
     const std::size_t hn = std::min(written, out.size());
     std::uint64_t bytes_out = written - hn;  // body bytes written to the client, framing included

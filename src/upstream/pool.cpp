@@ -180,15 +180,20 @@ PoolStats Pool::stats() const noexcept {
                    c.stale.load(relaxed)};
 }
 
+std::optional<Lease> Pool::reuse(const Url& url) {
+  std::string origin = url.origin();
+  auto kept = state_->take(origin);
+  if (!kept) return std::nullopt;
+  ++state_->stats.reused;
+  return Lease(state_, std::move(origin), std::move(kept), true);
+}
+
 asio::awaitable<std::variant<Lease, Error>> Pool::acquire(const Url& url, bool fresh) {
+  if (!fresh) {
+    if (auto kept = reuse(url)) co_return std::move(*kept);
+  }
   auto state = state_;  // the pool may be replaced by a reload while this runs
   std::string origin = url.origin();
-  if (!fresh) {
-    if (auto kept = state->take(origin)) {
-      ++state->stats.reused;
-      co_return Lease(state, std::move(origin), std::move(kept), true);
-    }
-  }
   auto connected = co_await connect(state->executor, url, state->tls, state->options.connect);
   if (auto* error = std::get_if<Error>(&connected)) co_return std::move(*error);
   ++state->stats.opened;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -80,6 +81,9 @@ class Pool {
   // the EOF check, or (fresh = true, or none left) a new one. Failures are
   // those of connecting: resolve_failed, connect_failed, tls_failed, connect_timeout.
   boost::asio::awaitable<std::variant<Lease, Error>> acquire(const Url& url, bool fresh = false);
+  // The idle half of acquire, without a coroutine: the most recently used idle
+  // connection that passes the EOF check, or nullopt (then acquire connects).
+  std::optional<Lease> reuse(const Url& url);
 
   PoolStats stats() const noexcept;
 
