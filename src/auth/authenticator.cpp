@@ -75,20 +75,36 @@ void Authenticator::forget_key(std::string_view key_id) { cache_->forget_key(key
 
 void Authenticator::expire_all() { cache_->expire_all(); }
 
-boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view header, crypto::KeyHashMemo* memo) {
-  static constexpr std::string_view kBearer = "Bearer ";
-  // Made only when a key is refused: a known key's call builds no message.
-  const auto denied = [] {
-    return errors::Error{Code::unauthenticated, "a valid API key is required: send Authorization: Bearer <key>"};
-  };
-  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) co_return denied();
+namespace {
+
+constexpr std::string_view kBearer = "Bearer ";
+
+// Made only when a key is refused: a known key's call builds no message.
+errors::Error denied() {
+  return errors::Error{Code::unauthenticated, "a valid API key is required: send Authorization: Bearer <key>"};
+}
+
+}  // namespace
+
+std::optional<AuthResult> Authenticator::known(std::string_view header, crypto::KeyHashMemo* memo) {
+  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) return denied();
   auto key = header.substr(kBearer.size());
   // Hashing first makes both comparisons constant-time in the key's contents.
-  // (The memo's hash outlives this call: its connection carries one request at a time.)
   std::string owned;
   const std::string& hash = memo ? memo->hash(key) : (owned = crypto::hash_key(key));
-  if (crypto::constant_time_equal(hash, admin_key_hash_)) co_return Principal{Principal::Kind::admin, {}, {}};
-  if (auto cached = cache_->find(hash, false)) co_return *cached;
+  if (crypto::constant_time_equal(hash, admin_key_hash_)) return Principal{Principal::Kind::admin, {}, {}};
+  if (auto cached = cache_->find(hash, false)) return std::move(*cached);
+  return std::nullopt;
+}
+
+boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view header, crypto::KeyHashMemo* memo) {
+  if (auto answer = known(header, memo)) co_return std::move(*answer);
+  // Not known without the store: a well-formed header with a key that is
+  // neither the admin's nor cached. (The memo's hash outlives this call: its
+  // connection carries one request at a time.)
+  auto key = header.substr(kBearer.size());
+  std::string owned;
+  const std::string& hash = memo ? memo->hash(key) : (owned = crypto::hash_key(key));
   auto found = co_await store_.find_api_key_by_hash(hash);
   if (!found) {
     if (found.is(store::Errc::not_found)) {

@@ -119,6 +119,35 @@ class QuotaGate::Impl {
     t.base = *calls;
   }
 
+  // admit's decision when it needs no store (the tenant's overrides are
+  // loaded and no token lease is due); nullopt, with nothing reserved, else.
+  std::optional<Admission> try_admit(const std::string& tenant_id, const config::Quota& defaults,
+                                     store::Millis now_ms) {
+    auto t = tenant(tenant_id);
+    const Month month = month_of(day_of(now_ms));
+    std::lock_guard lock(t->m);
+    if (!t->loaded) return std::nullopt;
+    const config::Quota quota = effective_quota(defaults, t->overrides);
+    const bool new_month = t->month != month.first;
+    const std::uint64_t used = new_month ? 0 : t->base + t->since;
+    if (quota.monthly_calls > 0 && used >= quota.monthly_calls) {
+      Admission no;
+      no.verdict = Admission::Verdict::quota_exceeded;
+      no.retry_after = whole_seconds(month.end * kDayMs - now_ms);
+      return no;
+    }
+    if (quota.rate_per_second > 0 && t->tokens == 0) return std::nullopt;  // a lease: admit asks the store
+    if (new_month) {  // nothing counted yet
+      t->month = month.first;
+      t->base = 0;
+      t->since = 0;
+      t->marked = 0;
+    }
+    ++t->since;
+    if (quota.rate_per_second > 0) --t->tokens;
+    return Admission{};
+  }
+
   boost::asio::awaitable<Admission> admit(std::string tenant_id, config::Quota defaults, store::Millis now_ms) {
     auto t = tenant(tenant_id);
     const Month month = month_of(day_of(now_ms));
@@ -236,6 +265,11 @@ class QuotaGate::Impl {
 
 QuotaGate::QuotaGate(store::Store& store) : impl_(std::make_unique<Impl>(store)) {}
 QuotaGate::~QuotaGate() = default;
+
+std::optional<Admission> QuotaGate::try_admit(const std::string& tenant_id, const config::Quota& defaults,
+                                              store::Millis now_ms) {
+  return impl_->try_admit(tenant_id, defaults, now_ms);
+}
 
 boost::asio::awaitable<Admission> QuotaGate::admit(std::string tenant_id, config::Quota defaults, store::Millis now_ms) {
   return impl_->admit(std::move(tenant_id), defaults, now_ms);

@@ -33,7 +33,7 @@ void ConnectionCache::make_room(Shard& shard) {
 std::shared_ptr<const CachedConnection> ConnectionCache::get(std::string_view id, bool stale_ok) const {
   auto& shard = shard_of(id);
   std::lock_guard lock(shard.mutex);
-  auto it = shard.entries.find(std::string(id));
+  auto it = shard.entries.find(id);
   if (it == shard.entries.end() || !it->second.value) return nullptr;
   if (!stale_ok && (it->second.expired || Clock::now() - it->second.stored > ttl_)) return nullptr;
   return it->second.value;

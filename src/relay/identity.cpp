@@ -143,7 +143,8 @@ std::shared_ptr<const oauth::CachedConnection> unsealed(const crypto::Keyring& k
 
 awaitable<std::optional<CallIdentity>> resolve_identity(http::Exchange& ex, RelayServices& s,
                                                         std::string_view provider_key) {
-  auto scope = co_await admin::tenant_scope(ex, s.base, true);
+  auto scope = admin::known_tenant_scope(ex, s.base);
+  if (!scope) scope = co_await admin::tenant_scope(ex, s.base, true);
   if (!scope) co_return std::nullopt;
   ex.set_tenant(scope->tenant_id);
   const auto cfg = ex.config_snapshot();
@@ -176,8 +177,12 @@ awaitable<std::optional<CallIdentity>> resolve_identity(http::Exchange& ex, Rela
   }
 
   Found found;  // (no co_await inside ?: — g++ 12 miscompiles it)
-  if (!named.empty()) found = co_await connection_by_id(s, *cfg, p, std::string(named));
-  else found = co_await connection_by_user(s, *cfg, p, id.tenant_id, external_user);
+  if (!named.empty()) {
+    if (auto cached = s.connections.get(named)) found = std::move(cached);  // without a coroutine
+    else found = co_await connection_by_id(s, *cfg, p, std::string(named));
+  } else {
+    found = co_await connection_by_user(s, *cfg, p, id.tenant_id, external_user);
+  }
   std::optional<errors::Error> failure;
   if (auto* e = std::get_if<errors::Error>(&found)) failure = std::move(*e);
   else id.connection = std::move(std::get<Connection>(found));

@@ -171,14 +171,15 @@ awaitable<void> proxy(http::Exchange& ex, RelayServices& s) {
   // Admission as late as possible: every admitted call counts until the next flush.
   const auto now = std::chrono::system_clock::now();
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  auto admission = co_await s.quota.admit(identity->tenant_id, cfg->quotas.default_quota, now_ms);
-  if (admission.verdict == metering::Admission::Verdict::quota_exceeded) {
+  auto admission = s.quota.try_admit(identity->tenant_id, cfg->quotas.default_quota, now_ms);
+  if (!admission) admission = co_await s.quota.admit(identity->tenant_id, cfg->quotas.default_quota, now_ms);
+  if (admission->verdict == metering::Admission::Verdict::quota_exceeded) {
     co_await ex.respond_error(Code::quota_exceeded, "the tenant's monthly call quota is used up");
     co_return;
   }
-  if (admission.verdict == metering::Admission::Verdict::rate_limited) {
+  if (admission->verdict == metering::Admission::Verdict::rate_limited) {
     std::vector<std::pair<std::string, std::string>> retry_after;
-    retry_after.emplace_back("Retry-After", std::to_string(std::max<long long>(1, admission.retry_after.count())));
+    retry_after.emplace_back("Retry-After", std::to_string(std::max<long long>(1, admission->retry_after.count())));
     co_await ex.respond_error(Code::rate_limited, "the tenant's rate limit is reached; retry after the given seconds",
                               std::move(retry_after));
     co_return;

@@ -69,6 +69,10 @@ struct Scope {
   std::string tenant_id;
 };
 awaitable<std::optional<Scope>> tenant_scope(http::Exchange& ex, Services& s, bool tenant_required);
+// tenant_scope's answer, as a plain function, for the hot path's case: a tenant
+// key known without the store, acting for its own tenant. Anything else is
+// nullopt, answers nothing, and is left to tenant_scope.
+std::optional<Scope> known_tenant_scope(http::Exchange& ex, Services& s);
 
 // Strict reading of a request object: every field must be known and of the
 // right type. Collects the first problem; callers check problem() once.

@@ -42,6 +42,10 @@ class Authenticator {
   // `memo`, when given, remembers the key's hash for the connection it came on.
   boost::asio::awaitable<AuthResult> authenticate(std::string_view authorization_header,
                                                   crypto::KeyHashMemo* memo = nullptr);
+  // authenticate's answer when it needs no store: a malformed header, the
+  // admin key, or a tenant key in the cache; nullopt when the store must be
+  // asked. A plain function: the hot path's known key enters no coroutine.
+  std::optional<AuthResult> known(std::string_view authorization_header, crypto::KeyHashMemo* memo = nullptr);
   // The key was revoked: it is refused from now on.
   void forget_key(std::string_view key_id);
   // Changes may have been missed: every cached key is checked with the store

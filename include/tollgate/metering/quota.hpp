@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,11 @@ class QuotaGate {
   // store cannot answer, admits (the relay keeps serving; SPEC §5) with a
   // local bucket for the rate.
   boost::asio::awaitable<Admission> admit(std::string tenant_id, config::Quota defaults, store::Millis now_ms);
+  // admit's decision as a plain function when it needs no store (the tenant's
+  // overrides loaded, no token lease due): the hot path's steady state. nullopt,
+  // with nothing reserved, when admit must run.
+  std::optional<Admission> try_admit(const std::string& tenant_id, const config::Quota& defaults,
+                                     store::Millis now_ms);
 
   // For Meter::observe_flushes: before() marks what was admitted before the
   // flush; after() reads the store's counts (and the tenants' overrides) and

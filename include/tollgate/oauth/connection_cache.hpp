@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <functional>
 #include <unordered_map>
 
 #include "tollgate/crypto/secret.hpp"
@@ -68,9 +69,14 @@ class ConnectionCache {
     Clock::time_point stored;
     std::uint64_t generation = 0;
   };
+  // Looked up by a view of the request's header: no string made per call.
+  struct ViewHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, Entry> entries;
+    std::unordered_map<std::string, Entry, ViewHash, std::equal_to<>> entries;
     std::unordered_map<std::string, UserEntry> users;
   };
   static constexpr std::size_t kShards = 16;
