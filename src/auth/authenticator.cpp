@@ -84,27 +84,39 @@ errors::Error denied() {
   return errors::Error{Code::unauthenticated, "a valid API key is required: send Authorization: Bearer <key>"};
 }
 
+// The key of `Authorization: Bearer <key>`, or nullopt for any other header.
+std::optional<std::string_view> bearer_key(std::string_view header) {
+  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) return std::nullopt;
+  return header.substr(kBearer.size());
+}
+
+// Hashing first makes the comparisons constant-time in the key's contents. (The
+// memo's hash outlives a call: its connection carries one request at a time.)
+const std::string& key_hash(std::string_view key, crypto::KeyHashMemo* memo, std::string& owned) {
+  return memo ? memo->hash(key) : (owned = crypto::hash_key(key));
+}
+
 }  // namespace
 
-std::optional<AuthResult> Authenticator::known(std::string_view header, crypto::KeyHashMemo* memo) {
-  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) return denied();
-  auto key = header.substr(kBearer.size());
-  // Hashing first makes both comparisons constant-time in the key's contents.
-  std::string owned;
-  const std::string& hash = memo ? memo->hash(key) : (owned = crypto::hash_key(key));
+std::optional<AuthResult> Authenticator::known_by_hash(const std::string& hash) {
   if (crypto::constant_time_equal(hash, admin_key_hash_)) return Principal{Principal::Kind::admin, {}, {}};
   if (auto cached = cache_->find(hash, false)) return std::move(*cached);
   return std::nullopt;
 }
 
-boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view header, crypto::KeyHashMemo* memo) {
-  if (auto answer = known(header, memo)) co_return std::move(*answer);
-  // Not known without the store: a well-formed header with a key that is
-  // neither the admin's nor cached. (The memo's hash outlives this call: its
-  // connection carries one request at a time.)
-  auto key = header.substr(kBearer.size());
+std::optional<AuthResult> Authenticator::known(std::string_view header, crypto::KeyHashMemo* memo) {
+  auto key = bearer_key(header);
+  if (!key) return denied();
   std::string owned;
-  const std::string& hash = memo ? memo->hash(key) : (owned = crypto::hash_key(key));
+  return known_by_hash(key_hash(*key, memo, owned));
+}
+
+boost::asio::awaitable<AuthResult> Authenticator::authenticate(std::string_view header, crypto::KeyHashMemo* memo) {
+  auto key = bearer_key(header);
+  if (!key) co_return denied();
+  std::string owned;
+  const std::string& hash = key_hash(*key, memo, owned);
+  if (auto answer = known_by_hash(hash)) co_return std::move(*answer);
   auto found = co_await store_.find_api_key_by_hash(hash);
   if (!found) {
     if (found.is(store::Errc::not_found)) {

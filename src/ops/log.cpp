@@ -98,10 +98,7 @@ void append_line(std::string& out, Format format, Level level, std::string_view 
     const std::size_t at = out.size();
     out.resize(at + room);
     char* p = out.data() + at;
-    const auto put = [&p](std::string_view s) {
-      std::memcpy(p, s.data(), s.size());
-      p += s.size();
-    };
+    const auto put = [&p](std::string_view s) { p = errors::write_raw(p, s); };
     put(kTs);
     put(timestamp);
     put(kLevel);

@@ -22,6 +22,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include "tollgate/errors/error.hpp"
 #include "tollgate/http/field_syntax.hpp"
 #include "tollgate/http/head_check.hpp"
 #include "tollgate/ops/instruments.hpp"
@@ -603,12 +604,10 @@ class Relay {
     }
     const bool client_keep = ex_.keep_alive() && body_done_ && !close_delimited && !ex_.draining();
 
-    const auto listed_has = [&](std::string_view token) {
-      return std::any_of(listed_.begin(), listed_.end(), [&](const std::string& t) { return iequals(t, token); });
-    };
+    const std::span<const std::string> listed(listed_.data(), listed_.size());
     // HTTP/1.1 and later persist unless closed; HTTP/1.0 only when asked to.
     const bool http11 = final_head[5] > '1' || (final_head[5] == '1' && final_head[7] >= '1');
-    const bool upstream_keep = !listed_has("close") && (http11 || listed_has("keep-alive"));
+    const bool upstream_keep = !listed_in(listed, "close") && (http11 || listed_in(listed, "keep-alive"));
     // Written through a cursor into room made once: the upstream's whole head
     // (the fields dropped here included) bounds what is kept of it, plus one
     // byte a field for a "name:value" line that goes out as "name: value".
@@ -624,17 +623,14 @@ class Relay {
     out.resize(final_head.size() + fields_.size() + reason.size() + kLength.size() + 24 + kChunked.size() + kKeep.size() +
                kId.size() + ex_.request_id().size() + kRefreshed.size() + 32);
     char* p = out.data();
-    const auto put = [&p](std::string_view piece) {
-      std::memcpy(p, piece.data(), piece.size());
-      p += piece.size();
-    };
+    const auto put = [&p](std::string_view piece) { p = errors::write_raw(p, piece); };
     put(client_http10_ ? "HTTP/1.0 "sv : "HTTP/1.1 "sv);
     p = std::to_chars(p, p + 8, status).ptr;
     *p++ = ' ';
     put(reason);
     put("\r\n"sv);
     for (const auto& [name, value] : fields_) {
-      if (response_header_dropped(name, {listed_.data(), listed_.size()})) continue;
+      if (response_header_dropped(name, listed)) continue;
       put(name);
       put(": "sv);
       put(value);

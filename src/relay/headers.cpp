@@ -30,10 +30,6 @@ std::vector<std::string> all_connection_listed(const Headers& in) {
   return names;
 }
 
-bool listed_in(std::span<const std::string> listed, std::string_view name) {
-  return std::any_of(listed.begin(), listed.end(), [&](const std::string& token) { return iequals(token, name); });
-}
-
 Headers filter(const Headers& in, bool (*dropped)(std::string_view, std::span<const std::string>)) {
   const auto listed = all_connection_listed(in);
   Headers out;
@@ -58,6 +54,10 @@ bool is_hop_by_hop(std::string_view name) {
     case 19: return iequals(name, "proxy-authorization");
     default: return false;
   }
+}
+
+bool listed_in(std::span<const std::string> listed, std::string_view name) {
+  return std::any_of(listed.begin(), listed.end(), [&](const std::string& token) { return iequals(token, name); });
 }
 
 std::vector<std::string> connection_listed(std::string_view connection_value) {

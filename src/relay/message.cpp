@@ -1,10 +1,10 @@
 #include "tollgate/relay/message.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <optional>
 #include <vector>
 
+#include "tollgate/errors/error.hpp"
 #include "tollgate/http/field_syntax.hpp"
 
 namespace tollgate::relay {
@@ -21,10 +21,7 @@ std::string request_head(std::string_view method, std::string_view target, const
   // cost no capacity check each.
   std::string out(size, '\0');
   char* p = out.data();
-  const auto put = [&p](std::string_view piece) {
-    std::memcpy(p, piece.data(), piece.size());
-    p += piece.size();
-  };
+  const auto put = [&p](std::string_view piece) { p = errors::write_raw(p, piece); };
   put(method);
   put(" "sv);
   put(target);

@@ -54,6 +54,8 @@ class Authenticator {
 
  private:
   struct Cache;
+  // The answer for a key's hash without the store: the admin, or a cached key.
+  std::optional<AuthResult> known_by_hash(const std::string& hash);
   store::Store& store_;
   std::string admin_key_hash_;
   std::unique_ptr<Cache> cache_;

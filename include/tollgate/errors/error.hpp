@@ -2,6 +2,7 @@
 // The closed set of error codes tollgate itself answers with (SPEC §4), in one
 // place: every layer names an error by its Code; the HTTP status, the
 // `Tollgate-Error` header and the JSON body all come from here.
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <optional>
@@ -54,6 +55,12 @@ constexpr std::size_t json_quoted_bound(std::size_t n) noexcept { return 6 * n +
 // json_quote() into `out`, which has room for json_quoted_bound(text.size())
 // bytes; returns the end of what it wrote. For builders that reserve once.
 char* write_json_quoted(char* out, std::string_view text) noexcept;
+// `text` as it is into `out`, which has room for it; returns the end. The
+// other half of such builders.
+inline char* write_raw(char* out, std::string_view text) noexcept {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
+}
 
 // An error as a value: what a data-path function returns instead of throwing.
 struct Error {

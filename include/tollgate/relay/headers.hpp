@@ -18,6 +18,8 @@ bool is_hop_by_hop(std::string_view name);
 // The field names a `Connection` value lists (comma-separated, optional
 // whitespace trimmed, empty elements skipped), lowercased.
 std::vector<std::string> connection_listed(std::string_view connection_value);
+// Whether `name` is one of the `listed` tokens, in any case.
+bool listed_in(std::span<const std::string> listed, std::string_view name);
 
 // The rules of the two filters below for one field, for callers that walk a
 // message's fields without copying them: `listed` is connection_listed() of
