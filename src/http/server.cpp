@@ -28,6 +28,7 @@
 #include "tollgate/http/head_check.hpp"
 #include "tollgate/ops/instruments.hpp"
 #include "tollgate/ops/log.hpp"
+#include "tollgate/upstream/readiness.hpp"
 
 namespace tollgate::http {
 
@@ -304,11 +305,19 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       if (draining) break;
       conn.idle = true;
       conn.idle_until = std::chrono::steady_clock::now() + (first ? timeouts.header_read : timeouts.idle);
-      // Straight on the socket: the timeout is the sweep's (sweep_idle).
-      auto [ec, n] = co_await conn.stream.socket().async_read_some(buffer.prepare(4096), kTuple);
+      // Straight on the socket: the timeout is the sweep's (sweep_idle). The
+      // read waits first when the last one emptied the socket (start_read).
+      auto& socket = conn.stream.socket();
+      const auto space = buffer.prepare(4096);
+      auto read = upstream::start_read(socket, space);
+      if (!read.done) {
+        auto [wec, wn] = co_await socket.async_read_some(space, kTuple);
+        if (!wec && read.note_after_wait && wn < space.size()) upstream::note_drained(socket);
+        read.done.emplace(wec, wn);
+      }
       conn.idle = false;
-      if (ec) break;
-      buffer.commit(n);
+      if (read.done->first) break;
+      buffer.commit(read.done->second);
     }
     first = false;
     const auto started = std::chrono::steady_clock::now();

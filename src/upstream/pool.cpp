@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "connect.hpp"
+#include "tollgate/upstream/readiness.hpp"
 
 namespace tollgate::upstream {
 namespace {
@@ -23,7 +24,11 @@ bool still_open(Stream& stream) {
   if (!socket.is_open()) return false;
   char byte = 0;
   ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    // Nothing queued: the response read waits for it without trying first.
+    note_drained(socket);
+    return true;
+  }
   return false;
 }
 
