@@ -83,3 +83,38 @@ providers:
     api: {base_url: "http://127.0.0.1:${TOKEN_PORT:-9}/api"}
 YAML
 }
+
+# nginx_proxy_http PORT LOG: the anchor's http-level settings, upstream blocks
+# and server, as Debian ships nginx plus the proxy (run.sh, instructions.sh
+# --nginx). Uses $UP_PLAIN, $UP_TLS, $FIXED_TOKEN and the bench CA in $TMP/pki.
+nginx_proxy_http() {
+  cat <<EOF
+  # As in Debian's shipped nginx.conf:
+  sendfile on;
+  tcp_nopush on;
+  types_hash_max_size 2048;
+  default_type application/octet-stream;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_prefer_server_ciphers on;
+  access_log $2;
+  gzip on;
+
+  upstream up_plain { server 127.0.0.1:$UP_PLAIN; keepalive 256; }
+  upstream up_tls   { server 127.0.0.1:$UP_TLS;   keepalive 256; }
+  server {
+    listen 127.0.0.1:$1;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Authorization "Bearer $FIXED_TOKEN";
+    location /plain/ { proxy_pass http://up_plain/; }
+    location /tls/ {
+      proxy_pass https://up_tls/;
+      proxy_ssl_trusted_certificate $TMP/pki/ca.pem;
+      proxy_ssl_verify on;
+      proxy_ssl_name localhost;
+      proxy_ssl_server_name on;
+      proxy_ssl_session_reuse on;
+    }
+  }
+EOF
+}

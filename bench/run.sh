@@ -189,33 +189,7 @@ worker_processes auto;
 events { worker_connections 4096; }
 http {
 $(nginx_temp_paths "$PX")
-  # As in Debian's shipped nginx.conf:
-  sendfile on;
-  tcp_nopush on;
-  types_hash_max_size 2048;
-  default_type application/octet-stream;
-  ssl_protocols TLSv1.2 TLSv1.3;
-  ssl_prefer_server_ciphers on;
-  access_log $PX/access.log;
-  gzip on;
-
-  upstream up_plain { server 127.0.0.1:$UP_PLAIN; keepalive 256; }
-  upstream up_tls   { server 127.0.0.1:$UP_TLS;   keepalive 256; }
-  server {
-    listen 127.0.0.1:$PX_PORT;
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    proxy_set_header Authorization "Bearer $FIXED_TOKEN";
-    location /plain/ { proxy_pass http://up_plain/; }
-    location /tls/ {
-      proxy_pass https://up_tls/;
-      proxy_ssl_trusted_certificate $TMP/pki/ca.pem;
-      proxy_ssl_verify on;
-      proxy_ssl_name localhost;
-      proxy_ssl_server_name on;
-      proxy_ssl_session_reuse on;
-    }
-  }
+$(nginx_proxy_http "$PX_PORT" "$PX/access.log")
 }
 EOF
 } >"$PX/nginx.conf"
