@@ -88,8 +88,7 @@ master_process off;
 worker_processes 1;
 events { worker_connections 4096; }
 http {
-  client_body_temp_path $TMP/px/tmp/body; proxy_temp_path $TMP/px/tmp/proxy; fastcgi_temp_path $TMP/px/tmp/fastcgi;
-  uwsgi_temp_path $TMP/px/tmp/uwsgi; scgi_temp_path $TMP/px/tmp/scgi;
+$(nginx_temp_paths "$TMP/px")
 $(nginx_proxy_http "$PX_PORT" "$TMP/px/access.log")
 }
 EOF

@@ -118,3 +118,15 @@ nginx_proxy_http() {
   }
 EOF
 }
+
+# nginx_temp_paths DIR: nginx's temp directories, inside DIR/tmp.
+nginx_temp_paths() {
+  local d=$1
+  cat <<EOF
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+EOF
+}

@@ -125,16 +125,6 @@ error_log $d/error.log warn;
 worker_rlimit_nofile $(ulimit -Hn);
 EOF
 }
-nginx_temp_paths() {
-  local d=$1
-  cat <<EOF
-  client_body_temp_path $d/tmp/body;
-  proxy_temp_path $d/tmp/proxy;
-  fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi;
-  scgi_temp_path $d/tmp/scgi;
-EOF
-}
 
 UP=$TMP/upstream
 mkdir -p "$UP/www"

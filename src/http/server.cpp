@@ -312,8 +312,7 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       auto read = upstream::start_read(socket, space);
       if (!read.done) {
         auto [wec, wn] = co_await socket.async_read_some(space, kTuple);
-        if (!wec && read.note_after_wait && wn < space.size()) upstream::note_drained(socket);
-        read.done.emplace(wec, wn);
+        read.waited(socket, space.size(), wec, wn);
       }
       conn.idle = false;
       if (read.done->first) break;

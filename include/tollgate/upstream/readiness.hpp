@@ -18,8 +18,6 @@
 // right after a recv that failed with EAGAIN, or after a read that returned
 // fewer bytes than asked for (the kernel hands over everything queued, so the
 // queue was empty then) and completed straight from the reactor's event.
-#include <sys/types.h>
-
 #include <cstddef>
 #include <optional>
 #include <utility>
@@ -36,11 +34,17 @@ void note_drained(boost::asio::ip::tcp::socket& socket) noexcept;
 // writes. Either the read was done here (the reactor could not rule data out,
 // so it is tried at once, as Asio would) and `done` holds its result, or the
 // caller waits with socket.async_read_some(space) — which then starts no system
-// call before the data is there — and, if `note_after_wait` and the wait ends
-// with fewer bytes than `space` holds, calls note_drained right after it.
+// call before the data is there — and hands its result to waited() as soon as
+// it resumes, which notes a short read as drained when that is safe.
 struct ReadStart {
   std::optional<std::pair<boost::system::error_code, std::size_t>> done;
-  bool note_after_wait = false;
+  bool note_after_wait = false;  // the wait's handler runs straight from the reactor's event
+
+  void waited(boost::asio::ip::tcp::socket& socket, std::size_t space, boost::system::error_code ec,
+              std::size_t n) noexcept {
+    if (!ec && note_after_wait && n < space) note_drained(socket);
+    done.emplace(ec, n);
+  }
 };
 ReadStart start_read(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer space) noexcept;
 
